@@ -1,0 +1,2 @@
+//! The `qdp` command line.
+fn main() {}

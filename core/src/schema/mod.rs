@@ -1,0 +1,1 @@
+//! Category schemas: canonical, versioned Arrow schemas loaded from data files.

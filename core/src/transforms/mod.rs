@@ -1,0 +1,1 @@
+//! Built-in transforms: map, validate, enrich.

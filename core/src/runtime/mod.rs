@@ -1,0 +1,183 @@
+//! The runtime: runs a checked [`Plan`] on tokio.
+//!
+//! One task per component, bounded channels between them (a slow sink slows
+//! its sources; nothing is dropped), acknowledgement by finalizers
+//! ([`ack`]), checkpoints stored per source ([`state`]), retries and restarts
+//! with backoff ([`supervise`]), and a graceful stop: sources stop polling,
+//! the channels drain, sinks flush and commit, sources acknowledge, then the
+//! run ends — or the shutdown deadline passes and what was not committed is
+//! left unacknowledged, to be replayed by the next run.
+
+pub mod ack;
+mod envelope;
+mod sink;
+mod source;
+pub mod state;
+mod supervise;
+mod transform;
+
+pub use envelope::Envelope;
+pub use source::SourceOutcome;
+pub use supervise::backoff;
+
+use crate::component::Instance;
+use crate::config::{ComponentConfig, Kind};
+use crate::metrics::{ComponentMetrics, Metrics};
+use crate::plan::{Plan, context_for};
+use crate::registry::ComponentType;
+use qdp_sdk::{Context, PluginError, Result};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+/// What every component task gets.
+#[derive(Clone)]
+pub struct TaskEnv {
+    /// Its configuration.
+    pub config: ComponentConfig,
+    /// Its type, to build new instances on restart.
+    pub ty: ComponentType,
+    /// Its context.
+    pub context: Context,
+    /// Its metrics.
+    pub metrics: Arc<ComponentMetrics>,
+    /// The pipeline's data directory.
+    pub data_dir: PathBuf,
+    stop: watch::Receiver<Option<Instant>>,
+}
+
+impl TaskEnv {
+    /// A stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stop.borrow().is_some()
+    }
+
+    /// When a requested stop must be done by.
+    pub fn shutdown_deadline(&self) -> Option<Instant> {
+        *self.stop.borrow()
+    }
+
+    /// The shutdown deadline has passed.
+    pub fn deadline_passed(&self) -> bool {
+        self.shutdown_deadline().is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunReport {
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Sources that ran out of data by themselves.
+    pub exhausted_sources: Vec<String>,
+    /// Batches left unacknowledged at the end (replayed next run).
+    pub unacknowledged_batches: usize,
+}
+
+/// Runs `plan` until every source is exhausted and drained, or `shutdown`
+/// resolves (then drains within the pipeline's shutdown timeout).
+pub async fn run(mut plan: Plan, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()> + Send) -> Result<RunReport> {
+    let started = Instant::now();
+    let cfg = plan.config.clone();
+    let (stop_tx, stop_rx) = watch::channel(None::<Instant>);
+    // One bounded input channel per consumer.
+    let mut inputs: HashMap<String, mpsc::Receiver<Envelope>> = HashMap::new();
+    let mut senders: HashMap<String, mpsc::Sender<Envelope>> = HashMap::new();
+    for n in plan.nodes.iter().filter(|n| n.config.kind != Kind::Source) {
+        let (tx, rx) = mpsc::channel(cfg.channel_capacity);
+        senders.insert(n.config.id.clone(), tx);
+        inputs.insert(n.config.id.clone(), rx);
+    }
+    let mut routes: HashMap<String, transform::Routes> = HashMap::new();
+    for n in &plan.nodes {
+        for (input, _) in &n.config.inputs {
+            if let Some(tx) = senders.get(&n.config.id) {
+                routes.entry(input.component.clone()).or_default().entry(input.port.clone()).or_default().push(tx.clone());
+            }
+        }
+    }
+    drop(senders);
+    let mut tasks: JoinSet<(String, Result<Option<SourceOutcome>>)> = JoinSet::new();
+    for n in plan.nodes.iter_mut() {
+        let id = n.config.id.clone();
+        let kind = match n.config.kind {
+            Kind::Source => "source",
+            Kind::Transform => "transform",
+            Kind::Sink => "sink",
+        };
+        let env = TaskEnv {
+            config: n.config.clone(),
+            ty: n.ty.clone(),
+            context: context_for(&cfg, &n.config),
+            metrics: metrics.component(&id, kind),
+            data_dir: cfg.data_dir.clone(),
+            stop: stop_rx.clone(),
+        };
+        let mut my_routes = routes.remove(&id).unwrap_or_default();
+        let instance = n.instance.take().ok_or_else(|| PluginError::internal("component instance used twice"))?;
+        match instance {
+            Instance::Source(s) => {
+                let outs = my_routes.remove(&None).unwrap_or_default();
+                tasks.spawn(async move { (id, source::run_source(env, s, outs).await.map(Some)) });
+            }
+            Instance::Transform(t) => {
+                let rx = inputs.remove(&id).ok_or_else(|| PluginError::internal("missing input channel"))?;
+                tasks.spawn(async move { (id, transform::run_transform(env, t, rx, my_routes).await.map(|_| None)) });
+            }
+            Instance::Sink(s) => {
+                let rx = inputs.remove(&id).ok_or_else(|| PluginError::internal("missing input channel"))?;
+                tasks.spawn(async move { (id, sink::run_sink(env, s, rx).await.map(|_| None)) });
+            }
+        }
+    }
+    drop(routes);
+    let timeout = cfg.shutdown_timeout;
+    let request_stop = |why: &str| {
+        if stop_tx.borrow().is_none() {
+            tracing::info!(reason = why, timeout_s = timeout.as_secs_f64(), "stopping: draining the pipeline");
+            let _ = stop_tx.send(Some(Instant::now() + timeout));
+        }
+    };
+    let mut report = RunReport { elapsed: Duration::ZERO, exhausted_sources: Vec::new(), unacknowledged_batches: 0 };
+    let mut first_error: Option<PluginError> = None;
+    tokio::pin!(shutdown);
+    let mut shutdown_done = false;
+    loop {
+        tokio::select! {
+            _ = &mut shutdown, if !shutdown_done => {
+                shutdown_done = true;
+                request_stop("shutdown requested");
+            }
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                match joined {
+                    Ok((id, Ok(Some(outcome)))) => {
+                        if outcome.exhausted {
+                            report.exhausted_sources.push(id);
+                        }
+                        report.unacknowledged_batches += outcome.unacknowledged;
+                    }
+                    Ok((_, Ok(None))) => {}
+                    Ok((id, Err(e))) => {
+                        tracing::error!(component = %id, error = %e, "component failed; stopping the pipeline");
+                        first_error.get_or_insert(e.with_context("component", &id));
+                        request_stop("a component failed");
+                    }
+                    Err(join) => {
+                        first_error.get_or_insert(PluginError::internal(format!("component task failed: {join}")));
+                        request_stop("a component task failed");
+                    }
+                }
+            }
+        }
+    }
+    report.elapsed = started.elapsed();
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}

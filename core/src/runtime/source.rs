@@ -1,0 +1,168 @@
+//! The task that drives one source: poll, number, fan out, acknowledge.
+
+use super::ack::{AckEvent, AckRef, Tracker};
+use super::envelope::{Envelope, send_all};
+use super::state::CheckpointStore;
+use super::supervise::{Action, Supervisor};
+use super::TaskEnv;
+use crate::component::{DynSource, Instance};
+use crate::metrics::State;
+use qdp_sdk::ffi::host::Polled;
+use qdp_sdk::{Batch, BatchMeta, Checkpoint, PluginError, Result};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{self, Sender, UnboundedReceiver};
+
+const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// What a source task reports when it ends.
+#[derive(Debug, Default)]
+pub struct SourceOutcome {
+    /// The source ran out of data by itself.
+    pub exhausted: bool,
+    /// Batches emitted but never committed downstream (replayed next run).
+    pub unacknowledged: usize,
+}
+
+struct Run {
+    env: TaskEnv,
+    store: CheckpointStore,
+    tracker: Tracker,
+    acks: UnboundedReceiver<AckEvent>,
+    acked: Option<(u64, Checkpoint)>,
+}
+
+impl Run {
+    fn new_source(&self) -> Result<Box<dyn DynSource>> {
+        match self.env.ty.instantiate(&self.env.config.options, &self.env.context)? {
+            Instance::Source(s) => Ok(s),
+            _ => Err(PluginError::internal("component is not a source")),
+        }
+    }
+
+    /// Applies settled outcomes; stores and forwards the newest ackable checkpoint.
+    async fn apply_acks(&mut self, source: &mut dyn DynSource) -> Result<()> {
+        while let Ok(ev) = self.acks.try_recv() {
+            self.tracker.record(ev);
+        }
+        if let Some((seq, ck)) = self.tracker.take_ackable() {
+            self.store.save(&self.env.config.id, seq, &ck)?;
+            // The store holds the checkpoint now; a source that fails to
+            // commit its own cursor will only replay more next time.
+            if let Err(e) = source.ack(ck.clone()).await {
+                tracing::warn!(component = %self.env.config.id, error = %e, "source ack failed");
+            }
+            self.acked = Some((seq, ck));
+        }
+        Ok(())
+    }
+
+    /// Waits until every emitted batch is settled (or the deadline passes).
+    async fn drain(&mut self, source: &mut dyn DynSource) -> Result<()> {
+        while self.tracker.outstanding() > 0 {
+            let deadline = self.env.shutdown_deadline();
+            tokio::select! {
+                ev = self.acks.recv() => match ev {
+                    Some(ev) => self.tracker.record(ev),
+                    None => break,
+                },
+                _ = sleep_until(deadline) => {
+                    tracing::warn!(component = %self.env.config.id, outstanding = self.tracker.outstanding(), "shutdown deadline passed with batches not yet committed; they will be replayed");
+                    break;
+                }
+            }
+            self.apply_acks(source).await?;
+        }
+        self.apply_acks(source).await
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs a source until it is exhausted or the pipeline stops.
+pub async fn run_source(env: TaskEnv, first: Box<dyn DynSource>, outputs: Vec<Sender<Envelope>>) -> Result<SourceOutcome> {
+    let store = CheckpointStore::new(&env.data_dir);
+    let acked = store.load(&env.config.id)?;
+    let (tx, acks) = mpsc::unbounded_channel();
+    let mut run = Run { env, store, tracker: Tracker::default(), acks, acked };
+    let id = run.env.config.id.clone();
+    let m = run.env.metrics.clone();
+    let mut sup = Supervisor::new(&id, run.env.config.restart.clone(), m.clone());
+    let mut source = first;
+    let mut next_seq = run.acked.as_ref().map_or(0, |(s, _)| s + 1);
+    let mut started = false;
+    let mut exhausted = false;
+    m.set_state(State::Starting);
+    while !run.env.stopping() {
+        if !started {
+            match source.start(run.acked.as_ref().map(|(_, c)| c.clone())).await {
+                Ok(()) => {
+                    started = true;
+                    m.set_state(State::Running);
+                    tracing::info!(component = %id, resume_seq = next_seq, "source started");
+                }
+                Err(e) => {
+                    if sup.failed(&e).await? == Action::Recreate {
+                        source = run.new_source()?;
+                    }
+                    continue;
+                }
+            }
+        }
+        run.apply_acks(source.as_mut()).await?;
+        match source.poll(POLL_TIMEOUT).await {
+            Ok(Polled::Batch(b)) => {
+                sup.succeeded();
+                let seq = next_seq;
+                next_seq += 1;
+                run.tracker.emitted(seq);
+                let rows = b.data.num_rows() as u64;
+                m.rows_out.fetch_add(rows, Relaxed);
+                m.bytes_out.fetch_add(b.data.get_array_memory_size() as u64, Relaxed);
+                m.batches_out.fetch_add(1, Relaxed);
+                let env = Envelope {
+                    acks: vec![AckRef::new(seq, b.checkpoint, tx.clone())],
+                    batch: Batch {
+                        data: b.data,
+                        meta: BatchMeta { category: b.category, source_system: b.source_system, origin: id.clone(), seq },
+                    },
+                    received: Instant::now(),
+                };
+                if !send_all(&outputs, env).await {
+                    return Err(PluginError::internal("a downstream component stopped").with_context("component", &id));
+                }
+            }
+            Ok(Polled::Pending) => sup.succeeded(),
+            Ok(Polled::End) => {
+                exhausted = true;
+                tracing::info!(component = %id, batches = next_seq, "source exhausted");
+                break;
+            }
+            Err(e) => {
+                if sup.failed(&e).await? == Action::Recreate {
+                    // Let what is in flight settle, then resume from the last
+                    // acknowledged checkpoint with matching batch numbers.
+                    run.drain(source.as_mut()).await?;
+                    drop(source);
+                    source = run.new_source()?;
+                    next_seq = run.acked.as_ref().map_or(0, |(s, _)| s + 1);
+                    started = false;
+                }
+            }
+        }
+    }
+    drop(outputs);
+    drop(tx);
+    run.drain(source.as_mut()).await?;
+    let unacknowledged = run.tracker.outstanding();
+    if let Err(e) = source.shutdown().await {
+        tracing::warn!(component = %id, error = %e, "source shutdown failed");
+    }
+    m.set_state(State::Stopped);
+    Ok(SourceOutcome { exhausted, unacknowledged })
+}

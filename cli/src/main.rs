@@ -1,2 +1,100 @@
-//! The `qdp` command line.
-fn main() {}
+//! The `qdp` command line: run and check pipelines, inspect plugins and
+//! category schemas, and run the foundation benchmark.
+
+mod bench;
+mod logging;
+mod plugins;
+mod run;
+mod schemas;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "qdp", version, about = "qdp: a plugin-based connector framework for quant data platforms")]
+struct Cli {
+    /// Log format: text or json (default: the pipeline's `log.format`, else text).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline until its sources end, or SIGINT/SIGTERM, then drain and exit.
+    Run {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Stop (gracefully) after this long, e.g. 20s.
+        #[arg(long = "for")]
+        run_for: Option<String>,
+        /// Print a summary as JSON on stdout at the end.
+        #[arg(long)]
+        summary_json: bool,
+    },
+    /// Check a pipeline file and every component it names, without running it.
+    Validate {
+        /// The pipeline file.
+        file: PathBuf,
+    },
+    /// List or inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: plugins::PluginsCommand,
+    },
+    /// List category schemas, or print one with its glossary.
+    Schemas {
+        /// A schema name; without it, all are listed.
+        name: Option<String>,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+    /// Run a benchmark and print its `bench ...` line.
+    Bench {
+        /// Which benchmark: foundation.
+        #[arg(default_value = "foundation")]
+        name: String,
+        /// Ticks to push through.
+        #[arg(long, default_value_t = 5_000_000)]
+        ticks: u64,
+        /// Repetitions; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Run { file, run_for, summary_json } => run::run(&file, run_for.as_deref(), summary_json, cli.log_format.as_deref()).await,
+            Command::Validate { file } => {
+                logging::init(cli.log_format.as_deref().unwrap_or("text"));
+                run::validate(&file).await
+            }
+            Command::Plugins { command } => plugins::main(command),
+            Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
+            Command::Bench { name, ticks, runs } => {
+                logging::init(cli.log_format.as_deref().unwrap_or("text"));
+                bench::main(&name, ticks, runs).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("{}", msg.trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -194,12 +194,23 @@ fn check_options(ck: &mut Checker, c: &ComponentConfig, ty: &ComponentType) {
     let Ok(validator) = jsonschema::validator_for(&ty.options_schema) else {
         return;
     };
+    let props: Vec<String> = ty.options_schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
     for e in validator.iter_errors(&c.options) {
         let pointer = e.instance_path().as_str().to_string();
+        if let (jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }, "") = (e.kind(), pointer.as_str()) {
+            for key in unexpected {
+                let loc = c.option_locs.get(key).unwrap_or(&c.loc).clone();
+                let fix = match closest(key, props.iter().map(String::as_str)) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("`{}` takes: {}", ty.name, props.join(", ")),
+                };
+                ck.err(&loc, format!("{}.{key}", c.key()), format!("unknown option of `{}`", ty.name), fix);
+            }
+            continue;
+        }
         let top = pointer.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
         let loc = c.option_locs.get(&top).unwrap_or(&c.loc).clone();
         let key = if pointer.is_empty() { c.key() } else { format!("{}{}", c.key(), pointer.replace('/', ".")) };
-        let props: Vec<String> = ty.options_schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
         let fix = format!("see `qdp plugins inspect` for `{}`; its options are: {}", ty.name, props.join(", "));
         ck.err(&loc, key, e.masked().to_string(), fix);
     }

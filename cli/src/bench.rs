@@ -3,11 +3,11 @@
 //! with the parquet crate, in the same run. Medians of several runs.
 
 use qdp_core::config::BatchPolicy;
-use qdp_core::{PipelineBuilder, Registry};
 use qdp_core::registry::search_path;
+use qdp_core::{PipelineBuilder, Registry};
+use qdp_sdk::Context;
 use qdp_sdk::arrow::array::RecordBatch;
 use qdp_sdk::ffi::host::{Kind, Polled};
-use qdp_sdk::Context;
 use serde_json::json;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 pub async fn main(name: &str, ticks: u64, runs: usize) -> Result<(), String> {
     match name {
         "foundation" => foundation(ticks, runs.max(1)).await,
-        other => Err(format!("bench {other}: unknown benchmark (available: foundation)")),
+        other => Err(format!(
+            "bench {other}: unknown benchmark (available: foundation)"
+        )),
     }
 }
 
@@ -32,8 +34,16 @@ fn median(v: &mut [f64]) -> f64 {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(String::from))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(String::from)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -42,30 +52,59 @@ async fn pipeline_run(ticks: u64) -> Result<(f64, f64), String> {
     let out = dir.path().join("out");
     let b = PipelineBuilder::new("bench", dir.path().join("state"))
         .source("sim", "market_sim", sim_options(ticks))
-        .transform("ticks", "map", &["sim"], json!({
-            "category": "derivatives_tick_market_data",
-            "passthrough": ["seq"],
-            "fields": {
-                "exchange_code": { "from": "exchange" },
-                "symbol_code": { "from": "symbol" },
-                "symbol_type": { "from": "instrument_type" },
-                "tick_time": { "from": "ts_event_ns", "epoch": "ns" }
-            }
-        }))
+        .transform(
+            "ticks",
+            "map",
+            &["sim"],
+            json!({
+                "category": "derivatives_tick_market_data",
+                "passthrough": ["seq"],
+                "fields": {
+                    "exchange_code": { "from": "exchange" },
+                    "symbol_code": { "from": "symbol" },
+                    "symbol_type": { "from": "instrument_type" },
+                    "tick_time": { "from": "ts_event_ns", "epoch": "ns" }
+                }
+            }),
+        )
         .transform("validate", "validate", &["ticks"], json!({}))
-        .sink("parquet", "file", &["validate"], json!({ "path": out, "format": "parquet" }),
-            BatchPolicy { max_rows: 262_144, max_bytes: 256 << 20, max_wait: Duration::from_millis(500) });
-    let p = b.build(Registry::with_builtins()).await.map_err(|e| e.to_string())?;
+        .sink(
+            "parquet",
+            "file",
+            &["validate"],
+            json!({ "path": out, "format": "parquet" }),
+            BatchPolicy {
+                max_rows: 262_144,
+                max_bytes: 256 << 20,
+                max_wait: Duration::from_millis(500),
+            },
+        );
+    let p = b
+        .build(Registry::with_builtins())
+        .await
+        .map_err(|e| e.to_string())?;
     let metrics = p.metrics();
     let started = Instant::now();
-    p.run_until(std::future::pending()).await.map_err(|e| e.to_string())?;
+    p.run_until(std::future::pending())
+        .await
+        .map_err(|e| e.to_string())?;
     let secs = started.elapsed().as_secs_f64();
-    let sink = metrics.all().into_iter().find(|(id, _, _)| id == "parquet").map(|(_, _, m)| m).ok_or("no sink metrics")?;
+    let sink = metrics
+        .all()
+        .into_iter()
+        .find(|(id, _, _)| id == "parquet")
+        .map(|(_, _, m)| m)
+        .ok_or("no sink metrics")?;
     let written = sink.rows_out.load(Relaxed);
     if written != ticks {
-        return Err(format!("bench: the sink committed {written} rows of {ticks}"));
+        return Err(format!(
+            "bench: the sink committed {written} rows of {ticks}"
+        ));
     }
-    let p99 = sink.latency.quantile(0.99).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let p99 = sink
+        .latency
+        .quantile(0.99)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok((ticks as f64 / secs, p99))
 }
 
@@ -79,11 +118,16 @@ fn generate(ticks: u64) -> Result<Vec<RecordBatch>, String> {
         _ => return Err("market_sim must be a plugin".into()),
     };
     let lib = qdp_sdk::ffi::host::PluginLibrary::open(&path).map_err(|e| e.to_string())?;
-    let mut inst = lib.instantiate(Kind::Source, &sim_options(ticks), &Context::default()).map_err(|e| e.to_string())?;
+    let mut inst = lib
+        .instantiate(Kind::Source, &sim_options(ticks), &Context::default())
+        .map_err(|e| e.to_string())?;
     inst.start(None).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     loop {
-        match inst.poll(Duration::from_secs(5)).map_err(|e| e.to_string())? {
+        match inst
+            .poll(Duration::from_secs(5))
+            .map_err(|e| e.to_string())?
+        {
             Polled::Batch(b) => out.push(b.data),
             Polled::Pending => {}
             Polled::End => return Ok(out),
@@ -99,15 +143,17 @@ fn baseline_run(batches: &[RecordBatch]) -> Result<f64, String> {
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let schema = batches.first().ok_or("no batches")?.schema();
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| e.to_string())?))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).map_err(|e| e.to_string())?,
+        ))
         .build();
     let started = Instant::now();
     let mut written = 0;
-    let mut part = 0;
-    for chunk in batches.chunks(32) {
-        let file = std::fs::File::create(dir.path().join(format!("part-{part}.parquet"))).map_err(|e| e.to_string())?;
-        part += 1;
-        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props.clone())).map_err(|e| e.to_string())?;
+    for (part, chunk) in batches.chunks(32).enumerate() {
+        let file = std::fs::File::create(dir.path().join(format!("part-{part}.parquet")))
+            .map_err(|e| e.to_string())?;
+        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props.clone()))
+            .map_err(|e| e.to_string())?;
         for b in chunk {
             w.write(b).map_err(|e| e.to_string())?;
             written += b.num_rows();
@@ -129,7 +175,9 @@ async fn foundation(ticks: u64, runs: usize) -> Result<(), String> {
         p99s.push(p99);
     }
     let rss = peak_rss_mb();
-    let batches = tokio::task::spawn_blocking(move || generate(ticks)).await.map_err(|e| e.to_string())??;
+    let batches = tokio::task::spawn_blocking(move || generate(ticks))
+        .await
+        .map_err(|e| e.to_string())??;
     let mut base = Vec::new();
     for i in 0..runs {
         let rate = baseline_run(&batches)?;

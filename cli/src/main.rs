@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "qdp", version, about = "qdp: a plugin-based connector framework for quant data platforms")]
+#[command(
+    name = "qdp",
+    version,
+    about = "qdp: a plugin-based connector framework for quant data platforms"
+)]
 struct Cli {
     /// Log format: text or json (default: the pipeline's `log.format`, else text).
     #[arg(long, global = true)]
@@ -68,7 +72,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -77,7 +84,19 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Run { file, run_for, summary_json } => run::run(&file, run_for.as_deref(), summary_json, cli.log_format.as_deref()).await,
+            Command::Run {
+                file,
+                run_for,
+                summary_json,
+            } => {
+                run::run(
+                    &file,
+                    run_for.as_deref(),
+                    summary_json,
+                    cli.log_format.as_deref(),
+                )
+                .await
+            }
             Command::Validate { file } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
                 run::validate(&file).await

@@ -29,7 +29,10 @@ pub fn main(cmd: PluginsCommand) -> Result<(), String> {
         PluginsCommand::List { path } => {
             let mut reg = Registry::with_builtins();
             reg.load_plugin_dirs(&search_path(&path));
-            println!("{:<14} {:<10} {:<9} {:<32} origin", "type", "kind", "version", "capabilities");
+            println!(
+                "{:<14} {:<10} {:<9} {:<32} origin",
+                "type", "kind", "version", "capabilities"
+            );
             for t in reg.all() {
                 let origin = match &t.origin {
                     Origin::Builtin => "built-in".to_string(),
@@ -37,9 +40,22 @@ pub fn main(cmd: PluginsCommand) -> Result<(), String> {
                     Origin::Plugin(p) => p.display().to_string(),
                 };
                 let caps = capabilities::names(t.capabilities).join(",");
-                println!("{:<14} {:<10} {:<9} {:<32} {origin}", t.name, t.kind.to_string(), t.version, caps);
+                println!(
+                    "{:<14} {:<10} {:<9} {:<32} {origin}",
+                    t.name,
+                    t.kind.to_string(),
+                    t.version,
+                    caps
+                );
             }
-            println!("searched: {}", reg.searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+            println!(
+                "searched: {}",
+                reg.searched
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             for (p, why) in &reg.refused {
                 println!("refused: {}: {why}", p.display());
             }
@@ -53,9 +69,15 @@ pub fn main(cmd: PluginsCommand) -> Result<(), String> {
             println!("version:      {}", i.version);
             println!("abi:          {}.{}", i.abi.0, i.abi.1);
             println!("sdk:          {}", i.sdk_version);
-            println!("capabilities: {}", capabilities::names(i.capabilities).join(", "));
+            println!(
+                "capabilities: {}",
+                capabilities::names(i.capabilities).join(", ")
+            );
             println!("options schema:");
-            println!("{}", serde_json::to_string_pretty(&i.options_schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&i.options_schema).unwrap_or_default()
+            );
             Ok(())
         }
     }

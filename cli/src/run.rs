@@ -38,7 +38,9 @@ async fn stop_signal(limit: Option<Duration>) {
 
 /// `qdp validate FILE`.
 pub async fn validate(file: &Path) -> Result<(), String> {
-    let p = Pipeline::from_file(file, Registry::with_builtins()).await.map_err(|e| e.to_string())?;
+    let p = Pipeline::from_file(file, Registry::with_builtins())
+        .await
+        .map_err(|e| e.to_string())?;
     for w in p.warnings() {
         println!("warning: {w}");
     }
@@ -48,17 +50,33 @@ pub async fn validate(file: &Path) -> Result<(), String> {
 }
 
 /// `qdp run FILE`.
-pub async fn run(file: &Path, run_for: Option<&str>, summary_json: bool, log_format: Option<&str>) -> Result<(), String> {
+pub async fn run(
+    file: &Path,
+    run_for: Option<&str>,
+    summary_json: bool,
+    log_format: Option<&str>,
+) -> Result<(), String> {
     let cfg = load_pipeline(file).map_err(|e| e.to_string())?;
     logging::init(log_format.or(cfg.log_format.as_deref()).unwrap_or("text"));
-    let limit = run_for.map(parse_duration).transpose().map_err(|e| format!("--for: {e}"))?;
-    let mut pipeline = Pipeline::from_config(cfg.clone(), Registry::with_builtins()).await.map_err(|e| e.to_string())?;
+    let limit = run_for
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| format!("--for: {e}"))?;
+    let mut pipeline = Pipeline::from_config(cfg.clone(), Registry::with_builtins())
+        .await
+        .map_err(|e| e.to_string())?;
     pipeline.serve_admin().await.map_err(|e| e.to_string())?;
     let metrics = pipeline.metrics();
-    let report = pipeline.run_until(stop_signal(limit)).await.map_err(|e| e.to_string())?;
+    let report = pipeline
+        .run_until(stop_signal(limit))
+        .await
+        .map_err(|e| e.to_string())?;
     let summary = summarize(&cfg, &metrics, &report);
     if summary_json {
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
     } else {
         print_summary(&summary);
     }
@@ -70,7 +88,11 @@ fn ms(d: Option<Duration>) -> f64 {
 }
 
 /// The figures a person wants after a run.
-pub fn summarize(cfg: &qdp_core::config::PipelineConfig, metrics: &qdp_core::Metrics, report: &RunReport) -> serde_json::Value {
+pub fn summarize(
+    cfg: &qdp_core::config::PipelineConfig,
+    metrics: &qdp_core::Metrics,
+    report: &RunReport,
+) -> serde_json::Value {
     let secs = report.elapsed.as_secs_f64().max(1e-9);
     let mut source_rows = 0;
     let mut unqualified = 0;
@@ -81,8 +103,14 @@ pub fn summarize(cfg: &qdp_core::config::PipelineConfig, metrics: &qdp_core::Met
             "source" => source_rows += m.rows_out.load(Relaxed),
             "transform" => unqualified += m.rows_unqualified.load(Relaxed),
             _ => {
-                let c = cfg.components.iter().find(|c| &c.id == id && c.kind == Kind::Sink);
-                let path = c.and_then(|c| c.options.get("path")).and_then(|p| p.as_str()).map(String::from);
+                let c = cfg
+                    .components
+                    .iter()
+                    .find(|c| &c.id == id && c.kind == Kind::Sink);
+                let path = c
+                    .and_then(|c| c.options.get("path"))
+                    .and_then(|p| p.as_str())
+                    .map(String::from);
                 sinks.push(serde_json::json!({
                     "sink": id,
                     "rows": m.rows_out.load(Relaxed),
@@ -107,12 +135,22 @@ pub fn summarize(cfg: &qdp_core::config::PipelineConfig, metrics: &qdp_core::Met
 
 fn print_summary(s: &serde_json::Value) {
     println!();
-    println!("pipeline {} finished in {:.1} s", s["pipeline"].as_str().unwrap_or(""), s["elapsed_s"].as_f64().unwrap_or(0.0));
+    println!(
+        "pipeline {} finished in {:.1} s",
+        s["pipeline"].as_str().unwrap_or(""),
+        s["elapsed_s"].as_f64().unwrap_or(0.0)
+    );
     println!("  source rows:      {}", s["source_rows"]);
-    println!("  throughput:       {:.0} rows/s", s["rows_per_s"].as_f64().unwrap_or(0.0));
+    println!(
+        "  throughput:       {:.0} rows/s",
+        s["rows_per_s"].as_f64().unwrap_or(0.0)
+    );
     println!("  unqualified rows: {}", s["unqualified_rows"]);
     if s["unacknowledged_batches"].as_u64().unwrap_or(0) > 0 {
-        println!("  unacknowledged:   {} batches (will be replayed by the next run)", s["unacknowledged_batches"]);
+        println!(
+            "  unacknowledged:   {} batches (will be replayed by the next run)",
+            s["unacknowledged_batches"]
+        );
     }
     for k in s["sinks"].as_array().into_iter().flatten() {
         println!(
@@ -121,7 +159,10 @@ fn print_summary(s: &serde_json::Value) {
             k["rows"],
             k["p50_ms"].as_f64().unwrap_or(0.0),
             k["p99_ms"].as_f64().unwrap_or(0.0),
-            k["path"].as_str().map(|p| format!("  -> {p}")).unwrap_or_default(),
+            k["path"]
+                .as_str()
+                .map(|p| format!("  -> {p}"))
+                .unwrap_or_default(),
         );
     }
 }

@@ -17,7 +17,11 @@ struct AdminState {
 
 async fn health_handler(State(s): State<AdminState>) -> impl IntoResponse {
     let h = s.metrics.health();
-    let code = if h["status"] == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if h["status"] == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(h))
 }
 
@@ -30,13 +34,20 @@ async fn metrics_handler(State(s): State<AdminState>) -> impl IntoResponse {
 
 /// Binds `address` (port 0 picks a free port) and serves in the background.
 /// Returns the bound address.
-pub async fn serve(address: &str, pipeline: &str, metrics: Arc<Metrics>) -> std::io::Result<SocketAddr> {
+pub async fn serve(
+    address: &str,
+    pipeline: &str,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/health", get(health_handler))
         .route("/metrics", get(metrics_handler))
-        .with_state(AdminState { pipeline: pipeline.to_string(), metrics });
+        .with_state(AdminState {
+            pipeline: pipeline.to_string(),
+            metrics,
+        });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "admin server stopped");

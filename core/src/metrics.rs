@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,9 +39,14 @@ impl Histogram {
     /// Records `n` observations of `d`.
     pub fn record_n(&self, d: Duration, n: u64) {
         let us = d.as_secs_f64() * 1e6;
-        let idx = if us <= FIRST_US { 0 } else { ((us / FIRST_US).ln() / GROWTH.ln()).ceil() as usize };
+        let idx = if us <= FIRST_US {
+            0
+        } else {
+            ((us / FIRST_US).ln() / GROWTH.ln()).ceil() as usize
+        };
         self.counts[idx.min(BUCKETS)].fetch_add(n, Relaxed);
-        self.sum_us.fetch_add((us as u64).saturating_mul(n), Relaxed);
+        self.sum_us
+            .fetch_add((us as u64).saturating_mul(n), Relaxed);
         self.count.fetch_add(n, Relaxed);
     }
 
@@ -86,7 +91,10 @@ pub enum State {
 
 impl State {
     fn name(v: u8) -> &'static str {
-        ["starting", "running", "degraded", "stopped", "failed"].get(v as usize).copied().unwrap_or("unknown")
+        ["starting", "running", "degraded", "stopped", "failed"]
+            .get(v as usize)
+            .copied()
+            .unwrap_or("unknown")
     }
 }
 
@@ -134,6 +142,9 @@ impl ComponentMetrics {
     }
 }
 
+/// A rendered metric: name, help text, and how to read it.
+type Counter = (&'static str, &'static str, fn(&ComponentMetrics) -> i64);
+
 /// All metrics of a pipeline.
 #[derive(Default)]
 pub struct Metrics {
@@ -144,53 +155,114 @@ impl Metrics {
     /// The metrics of component `id` of kind `kind`, created on first use.
     pub fn component(&self, id: &str, kind: &str) -> Arc<ComponentMetrics> {
         let mut map = self.components.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(&map.entry(id.to_string()).or_insert_with(|| (kind.to_string(), Arc::default())).1)
+        Arc::clone(
+            &map.entry(id.to_string())
+                .or_insert_with(|| (kind.to_string(), Arc::default()))
+                .1,
+        )
     }
 
     /// A snapshot of every component: id, kind, metrics.
     pub fn all(&self) -> Vec<(String, String, Arc<ComponentMetrics>)> {
         let map = self.components.lock().unwrap_or_else(|p| p.into_inner());
-        map.iter().map(|(id, (k, m))| (id.clone(), k.clone(), Arc::clone(m))).collect()
+        map.iter()
+            .map(|(id, (k, m))| (id.clone(), k.clone(), Arc::clone(m)))
+            .collect()
     }
 
     /// Prometheus text exposition format.
     pub fn render_prometheus(&self, pipeline: &str) -> String {
         let mut out = String::new();
         let all = self.all();
-        let counters: [(&str, &str, fn(&ComponentMetrics) -> i64); 12] = [
-            ("qdp_rows_in_total", "Rows received", |m| m.rows_in.load(Relaxed) as i64),
-            ("qdp_rows_out_total", "Rows emitted or committed", |m| m.rows_out.load(Relaxed) as i64),
-            ("qdp_bytes_in_total", "Bytes received", |m| m.bytes_in.load(Relaxed) as i64),
-            ("qdp_bytes_out_total", "Bytes emitted or committed", |m| m.bytes_out.load(Relaxed) as i64),
-            ("qdp_batches_in_total", "Batches received", |m| m.batches_in.load(Relaxed) as i64),
-            ("qdp_batches_out_total", "Batches emitted or committed", |m| m.batches_out.load(Relaxed) as i64),
-            ("qdp_rows_unqualified_total", "Rows sent to an unqualified port", |m| m.rows_unqualified.load(Relaxed) as i64),
-            ("qdp_rows_unread_total", "Rows emitted on a port no component reads", |m| m.rows_unread.load(Relaxed) as i64),
-            ("qdp_errors_total", "Errors", |m| m.errors.load(Relaxed) as i64),
-            ("qdp_retries_total", "Retries", |m| m.retries.load(Relaxed) as i64),
-            ("qdp_restarts_total", "Component restarts", |m| m.restarts.load(Relaxed) as i64),
-            ("qdp_queue_depth", "Batches waiting in the input queue", |m| m.queue_depth.load(Relaxed)),
+        let counters: [Counter; 12] = [
+            ("qdp_rows_in_total", "Rows received", |m| {
+                m.rows_in.load(Relaxed) as i64
+            }),
+            ("qdp_rows_out_total", "Rows emitted or committed", |m| {
+                m.rows_out.load(Relaxed) as i64
+            }),
+            ("qdp_bytes_in_total", "Bytes received", |m| {
+                m.bytes_in.load(Relaxed) as i64
+            }),
+            ("qdp_bytes_out_total", "Bytes emitted or committed", |m| {
+                m.bytes_out.load(Relaxed) as i64
+            }),
+            ("qdp_batches_in_total", "Batches received", |m| {
+                m.batches_in.load(Relaxed) as i64
+            }),
+            (
+                "qdp_batches_out_total",
+                "Batches emitted or committed",
+                |m| m.batches_out.load(Relaxed) as i64,
+            ),
+            (
+                "qdp_rows_unqualified_total",
+                "Rows sent to an unqualified port",
+                |m| m.rows_unqualified.load(Relaxed) as i64,
+            ),
+            (
+                "qdp_rows_unread_total",
+                "Rows emitted on a port no component reads",
+                |m| m.rows_unread.load(Relaxed) as i64,
+            ),
+            ("qdp_errors_total", "Errors", |m| {
+                m.errors.load(Relaxed) as i64
+            }),
+            ("qdp_retries_total", "Retries", |m| {
+                m.retries.load(Relaxed) as i64
+            }),
+            ("qdp_restarts_total", "Component restarts", |m| {
+                m.restarts.load(Relaxed) as i64
+            }),
+            (
+                "qdp_queue_depth",
+                "Batches waiting in the input queue",
+                |m| m.queue_depth.load(Relaxed),
+            ),
         ];
         for (name, help, get) in counters {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
             let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
             for (id, k, m) in &all {
-                let _ = writeln!(out, "{name}{{pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"}} {}", get(m));
+                let _ = writeln!(
+                    out,
+                    "{name}{{pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"}} {}",
+                    get(m)
+                );
             }
         }
         let name = "qdp_end_to_end_latency_seconds";
-        let _ = writeln!(out, "# HELP {name} Receipt-to-commit latency of batches at sinks.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Receipt-to-commit latency of batches at sinks.\n# TYPE {name} histogram"
+        );
         for (id, k, m) in all.iter().filter(|(_, k, _)| k == "sink") {
             let labels = format!("pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"");
             let mut cum = 0;
             for (i, c) in m.latency.counts.iter().enumerate() {
                 cum += c.load(Relaxed);
                 if i % 5 == 4 && i < BUCKETS {
-                    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{:.6}\"}} {cum}", bound_us(i) / 1e6);
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{{labels},le=\"{:.6}\"}} {cum}",
+                        bound_us(i) / 1e6
+                    );
                 }
             }
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", m.latency.count());
-            let _ = writeln!(out, "{name}_sum{{{labels}}} {:.6}", m.latency.sum_us.load(Relaxed) as f64 / 1e6);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
+                m.latency.count()
+            );
+            let _ = writeln!(
+                out,
+                "{name}_sum{{{labels}}} {:.6}",
+                m.latency.sum_us.load(Relaxed) as f64 / 1e6
+            );
             let _ = writeln!(out, "{name}_count{{{labels}}} {}", m.latency.count());
         }
         out
@@ -199,7 +271,9 @@ impl Metrics {
     /// `/health` as JSON: overall status and each component's state.
     pub fn health(&self) -> serde_json::Value {
         let all = self.all();
-        let healthy = all.iter().all(|(_, _, m)| !matches!(m.state(), "failed" | "degraded"));
+        let healthy = all
+            .iter()
+            .all(|(_, _, m)| !matches!(m.state(), "failed" | "degraded"));
         let comps: serde_json::Map<String, serde_json::Value> = all
             .iter()
             .map(|(id, k, m)| (id.clone(), serde_json::json!({ "kind": k, "state": m.state(), "errors": m.errors.load(Relaxed) })))
@@ -228,9 +302,15 @@ mod tests {
     fn prometheus_text_has_every_component() {
         let m = Metrics::default();
         m.component("sim", "source").rows_out.fetch_add(7, Relaxed);
-        m.component("out", "sink").latency.record_n(Duration::from_millis(3), 2);
+        m.component("out", "sink")
+            .latency
+            .record_n(Duration::from_millis(3), 2);
         let text = m.render_prometheus("p");
-        assert!(text.contains("qdp_rows_out_total{pipeline=\"p\",component=\"sim\",kind=\"source\"} 7"));
-        assert!(text.contains("qdp_end_to_end_latency_seconds_count{pipeline=\"p\",component=\"out\",kind=\"sink\"} 2"));
+        assert!(
+            text.contains("qdp_rows_out_total{pipeline=\"p\",component=\"sim\",kind=\"source\"} 7")
+        );
+        assert!(text.contains(
+            "qdp_end_to_end_latency_seconds_count{pipeline=\"p\",component=\"out\",kind=\"sink\"} 2"
+        ));
     }
 }

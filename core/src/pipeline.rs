@@ -20,7 +20,10 @@
 //! # Ok(()) }
 //! ```
 
-use crate::config::{BatchPolicy, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, PipelineConfig, RestartPolicy, load_pipeline, parse_pipeline};
+use crate::config::{
+    BatchPolicy, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, PipelineConfig, RestartPolicy,
+    load_pipeline, parse_pipeline,
+};
 use crate::metrics::Metrics;
 use crate::plan::{Plan, plan};
 use crate::registry::{Registry, search_path};
@@ -77,7 +80,11 @@ impl Pipeline {
         for w in &plan.warnings {
             tracing::warn!("{w}");
         }
-        Ok(Self { plan, metrics: Arc::new(Metrics::default()), admin: None })
+        Ok(Self {
+            plan,
+            metrics: Arc::new(Metrics::default()),
+            admin: None,
+        })
     }
 
     /// The configuration.
@@ -110,7 +117,10 @@ impl Pipeline {
 
     /// Runs until every source is exhausted, or `shutdown` resolves and the
     /// pipeline has drained.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<RunReport, Error> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RunReport, Error> {
         Ok(run(self.plan, self.metrics, shutdown).await?)
     }
 }
@@ -138,15 +148,30 @@ impl PipelineBuilder {
         }
     }
 
-    fn add(mut self, kind: Kind, id: &str, type_name: &str, inputs: &[&str], options: serde_json::Value, batch: BatchPolicy) -> Self {
-        let loc = Loc { file: self.cfg.file.clone(), line: 0, column: 0 };
+    fn add(
+        mut self,
+        kind: Kind,
+        id: &str,
+        type_name: &str,
+        inputs: &[&str],
+        options: serde_json::Value,
+        batch: BatchPolicy,
+    ) -> Self {
+        let loc = Loc {
+            file: self.cfg.file.clone(),
+            line: 0,
+            column: 0,
+        };
         self.cfg.components.push(ComponentConfig {
             id: id.to_string(),
             kind,
             type_name: type_name.to_string(),
             loc: loc.clone(),
             type_loc: loc.clone(),
-            inputs: inputs.iter().map(|i| (InputRef::parse(i), loc.clone())).collect(),
+            inputs: inputs
+                .iter()
+                .map(|i| (InputRef::parse(i), loc.clone()))
+                .collect(),
             options,
             option_locs: Default::default(),
             batch,
@@ -157,16 +182,43 @@ impl PipelineBuilder {
 
     /// Adds a source.
     pub fn source(self, id: &str, type_name: &str, options: serde_json::Value) -> Self {
-        self.add(Kind::Source, id, type_name, &[], options, BatchPolicy::default())
+        self.add(
+            Kind::Source,
+            id,
+            type_name,
+            &[],
+            options,
+            BatchPolicy::default(),
+        )
     }
 
     /// Adds a transform reading `inputs`.
-    pub fn transform(self, id: &str, type_name: &str, inputs: &[&str], options: serde_json::Value) -> Self {
-        self.add(Kind::Transform, id, type_name, inputs, options, BatchPolicy::default())
+    pub fn transform(
+        self,
+        id: &str,
+        type_name: &str,
+        inputs: &[&str],
+        options: serde_json::Value,
+    ) -> Self {
+        self.add(
+            Kind::Transform,
+            id,
+            type_name,
+            inputs,
+            options,
+            BatchPolicy::default(),
+        )
     }
 
     /// Adds a sink reading `inputs`, writing batches as `batch` says.
-    pub fn sink(self, id: &str, type_name: &str, inputs: &[&str], options: serde_json::Value, batch: BatchPolicy) -> Self {
+    pub fn sink(
+        self,
+        id: &str,
+        type_name: &str,
+        inputs: &[&str],
+        options: serde_json::Value,
+        batch: BatchPolicy,
+    ) -> Self {
         self.add(Kind::Sink, id, type_name, inputs, options, batch)
     }
 

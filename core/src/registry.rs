@@ -4,9 +4,9 @@
 //! embedding service registered in-process, and plugin libraries found on the
 //! plugin search path.
 
+use crate::component::Instance;
 use crate::component::foreign::Foreign;
 use crate::component::native::{NativeSink, NativeSource, NativeTransform};
-use crate::component::Instance;
 use qdp_sdk::ffi::host::{Kind, LoadError, PluginLibrary};
 use qdp_sdk::{Context, Describe, PluginError, Result, Sink, Source, Transform};
 use std::collections::BTreeMap;
@@ -78,7 +78,8 @@ pub struct Registry {
 }
 
 fn options<T: Describe>(v: serde_json::Value) -> Result<T::Options> {
-    serde_json::from_value(v).map_err(|e| PluginError::config(format!("invalid options for `{}`: {e}", T::NAME)))
+    serde_json::from_value(v)
+        .map_err(|e| PluginError::config(format!("invalid options for `{}`: {e}", T::NAME)))
 }
 
 fn schema_of<T: Describe>() -> serde_json::Value {
@@ -109,31 +110,60 @@ impl Registry {
         );
     }
 
-    pub(crate) fn builtin_transform<T: Transform>(&mut self) {
-        self.insert::<T>(Kind::Transform, Origin::Builtin, Arc::new(|v, ctx| {
-            Ok(Instance::Transform(Box::new(NativeTransform(T::new(options::<T>(v)?, ctx)?))))
-        }));
+    /// Registers a transform that ships with qdp-core.
+    pub fn builtin_transform<T: Transform>(&mut self) {
+        self.insert::<T>(
+            Kind::Transform,
+            Origin::Builtin,
+            Arc::new(|v, ctx| {
+                Ok(Instance::Transform(Box::new(NativeTransform(T::new(
+                    options::<T>(v)?,
+                    ctx,
+                )?))))
+            }),
+        );
     }
 
     /// Registers a source type linked into this process.
     pub fn register_source<T: Source>(&mut self) {
-        self.insert::<T>(Kind::Source, Origin::Registered, Arc::new(|v, ctx| {
-            Ok(Instance::Source(Box::new(NativeSource(T::new(options::<T>(v)?, ctx)?))))
-        }));
+        self.insert::<T>(
+            Kind::Source,
+            Origin::Registered,
+            Arc::new(|v, ctx| {
+                Ok(Instance::Source(Box::new(NativeSource(T::new(
+                    options::<T>(v)?,
+                    ctx,
+                )?))))
+            }),
+        );
     }
 
     /// Registers a transform type linked into this process.
     pub fn register_transform<T: Transform>(&mut self) {
-        self.insert::<T>(Kind::Transform, Origin::Registered, Arc::new(|v, ctx| {
-            Ok(Instance::Transform(Box::new(NativeTransform(T::new(options::<T>(v)?, ctx)?))))
-        }));
+        self.insert::<T>(
+            Kind::Transform,
+            Origin::Registered,
+            Arc::new(|v, ctx| {
+                Ok(Instance::Transform(Box::new(NativeTransform(T::new(
+                    options::<T>(v)?,
+                    ctx,
+                )?))))
+            }),
+        );
     }
 
     /// Registers a sink type linked into this process.
     pub fn register_sink<T: Sink>(&mut self) {
-        self.insert::<T>(Kind::Sink, Origin::Registered, Arc::new(|v, ctx| {
-            Ok(Instance::Sink(Box::new(NativeSink(T::new(options::<T>(v)?, ctx)?))))
-        }));
+        self.insert::<T>(
+            Kind::Sink,
+            Origin::Registered,
+            Arc::new(|v, ctx| {
+                Ok(Instance::Sink(Box::new(NativeSink(T::new(
+                    options::<T>(v)?,
+                    ctx,
+                )?))))
+            }),
+        );
     }
 
     /// Loads one plugin library and registers its component type.
@@ -141,7 +171,11 @@ impl Registry {
         let lib = PluginLibrary::open(path)?;
         let info = lib.info().clone();
         let name = info.name.clone();
-        if self.types.get(&name).is_some_and(|t| t.origin != Origin::Builtin && t.origin != Origin::Registered) {
+        if self
+            .types
+            .get(&name)
+            .is_some_and(|t| t.origin != Origin::Builtin && t.origin != Origin::Registered)
+        {
             tracing::debug!(plugin = %name, path = %path.display(), "plugin already loaded from another path; keeping the first");
         } else if !self.types.contains_key(&name) {
             self.types.insert(
@@ -159,7 +193,10 @@ impl Registry {
         }
         self.types
             .get(&name)
-            .ok_or_else(|| LoadError::BadDescriptor { path: path.to_path_buf(), reason: "not registered".into() })
+            .ok_or_else(|| LoadError::BadDescriptor {
+                path: path.to_path_buf(),
+                reason: "not registered".into(),
+            })
     }
 
     /// Scans `dirs` for plugin libraries (`libqdp_*.so`, `.dylib`, `qdp_*.dll`)
@@ -167,8 +204,13 @@ impl Registry {
     pub fn load_plugin_dirs(&mut self, dirs: &[PathBuf]) {
         for dir in dirs {
             self.searched.push(dir.clone());
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_plugin_file(p)).collect();
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_plugin_file(p))
+                .collect();
             files.sort();
             for f in files {
                 if let Err(e) = self.load_plugin(&f) {
@@ -192,7 +234,9 @@ impl Registry {
 
 /// Whether a file name looks like a qdp plugin library.
 pub fn is_plugin_file(p: &Path) -> bool {
-    let Some(name) = p.file_name().and_then(|n| n.to_str()) else { return false };
+    let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
     (name.starts_with("libqdp_") && (name.ends_with(".so") || name.ends_with(".dylib")))
         || (name.starts_with("qdp_") && name.ends_with(".dll"))
 }
@@ -204,7 +248,10 @@ pub fn search_path(configured: &[PathBuf]) -> Vec<PathBuf> {
     if let Ok(env) = std::env::var("QDP_PLUGIN_PATH") {
         dirs.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
     }
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.join("plugins"));
         dirs.push(exe_dir);
     }

@@ -3,6 +3,8 @@
 //! and a permanently failing sink that stops the pipeline without losing
 //! acknowledged data.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{registry, with_store};
@@ -43,9 +45,17 @@ backoff_max = "5ms"
     )
 }
 
-async fn run(name: &str, count: u64) -> (Result<qdp_core::RunReport, qdp_core::Error>, std::sync::Arc<qdp_core::Metrics>) {
+async fn run(
+    name: &str,
+    count: u64,
+) -> (
+    Result<qdp_core::RunReport, qdp_core::Error>,
+    std::sync::Arc<qdp_core::Metrics>,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let p = Pipeline::from_toml_str("t.toml", &toml(dir.path(), name, count, ""), registry()).await.unwrap();
+    let p = Pipeline::from_toml_str("t.toml", &toml(dir.path(), name, count, ""), registry())
+        .await
+        .unwrap();
     let m = p.metrics();
     (p.run_until(std::future::pending()).await, m)
 }
@@ -65,7 +75,12 @@ async fn every_row_arrives_exactly_once() {
     assert_eq!(report.exhausted_sources, vec!["src".to_string()]);
     assert_eq!(report.unacknowledged_batches, 0);
     assert_eq!(sorted_rows("once"), (0..10_000).collect::<Vec<_>>());
-    let sink = m.all().into_iter().find(|(id, _, _)| id == "mem").unwrap().2;
+    let sink = m
+        .all()
+        .into_iter()
+        .find(|(id, _, _)| id == "mem")
+        .unwrap()
+        .2;
     assert_eq!(sink.rows_out.load(Relaxed), 10_000);
     assert!(sink.latency.count() == 10_000);
 }
@@ -79,7 +94,12 @@ async fn retryable_failures_and_panics_are_retried_without_loss() {
     let (r, m) = run("flaky", 3_000).await;
     r.unwrap();
     assert_eq!(sorted_rows("flaky"), (0..3_000).collect::<Vec<_>>());
-    let sink = m.all().into_iter().find(|(id, _, _)| id == "mem").unwrap().2;
+    let sink = m
+        .all()
+        .into_iter()
+        .find(|(id, _, _)| id == "mem")
+        .unwrap()
+        .2;
     assert_eq!(sink.retries.load(Relaxed), 4);
     assert_eq!(sink.restarts.load(Relaxed), 2);
 }
@@ -88,12 +108,25 @@ async fn retryable_failures_and_panics_are_retried_without_loss() {
 async fn a_permanently_failing_sink_stops_the_pipeline_and_acknowledges_nothing() {
     with_store("broken", |s| s.always_fail = true);
     let dir = tempfile::tempdir().unwrap();
-    let p = Pipeline::from_toml_str("t.toml", &toml(dir.path(), "broken", 1_000, ""), registry()).await.unwrap();
+    let p = Pipeline::from_toml_str("t.toml", &toml(dir.path(), "broken", 1_000, ""), registry())
+        .await
+        .unwrap();
     let err = p.run_until(std::future::pending()).await.unwrap_err();
-    assert!(err.to_string().contains("scripted permanent failure"), "{err}");
-    assert_eq!(with_store("broken", |s| s.attempts), 4, "first try plus three restarts");
+    assert!(
+        err.to_string().contains("scripted permanent failure"),
+        "{err}"
+    );
+    assert_eq!(
+        with_store("broken", |s| s.attempts),
+        4,
+        "first try plus three restarts"
+    );
     let store = qdp_core::runtime::state::CheckpointStore::new(dir.path());
-    assert_eq!(store.load("src").unwrap(), None, "no checkpoint may be stored for uncommitted data");
+    assert_eq!(
+        store.load("src").unwrap(),
+        None,
+        "no checkpoint may be stored for uncommitted data"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +134,9 @@ async fn a_stopped_run_resumes_from_its_checkpoint_without_gaps_or_duplicates() 
     let dir = tempfile::tempdir().unwrap();
     let text = toml(dir.path(), "resume", 20_000, "");
     // First run: stop as soon as the sink has committed something.
-    let p = Pipeline::from_toml_str("t.toml", &text, registry()).await.unwrap();
+    let p = Pipeline::from_toml_str("t.toml", &text, registry())
+        .await
+        .unwrap();
     let stop = async {
         loop {
             if with_store("resume", |s| s.rows.len()) >= 500 {
@@ -111,13 +146,21 @@ async fn a_stopped_run_resumes_from_its_checkpoint_without_gaps_or_duplicates() 
         }
     };
     let first = p.run_until(stop).await.unwrap();
-    assert!(first.exhausted_sources.is_empty(), "the first run must have been stopped early");
+    assert!(
+        first.exhausted_sources.is_empty(),
+        "the first run must have been stopped early"
+    );
     let after_first = with_store("resume", |s| s.rows.len());
     assert!(after_first < 20_000);
-    let (seq, _) = qdp_core::runtime::state::CheckpointStore::new(dir.path()).load("src").unwrap().unwrap();
+    let (seq, _) = qdp_core::runtime::state::CheckpointStore::new(dir.path())
+        .load("src")
+        .unwrap()
+        .unwrap();
     assert!(seq > 0);
     // Second run continues from the stored checkpoint.
-    let p = Pipeline::from_toml_str("t.toml", &text, registry()).await.unwrap();
+    let p = Pipeline::from_toml_str("t.toml", &text, registry())
+        .await
+        .unwrap();
     p.run_until(std::future::pending()).await.unwrap();
     assert_eq!(sorted_rows("resume"), (0..20_000).collect::<Vec<_>>());
 }

@@ -12,7 +12,9 @@ pub fn catch_panics<F, T>(fut: F) -> impl Future<Output = Result<T>> + Send
 where
     F: Future<Output = Result<T>> + Send,
 {
-    CatchPanics { inner: Box::pin(fut) }
+    CatchPanics {
+        inner: Box::pin(fut),
+    }
 }
 
 /// Runs `f`, turning a panic into an `internal` error.

@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Parses `<number><unit>` with unit ms, s, m or h.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num
         .parse()
@@ -15,7 +17,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" | "" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        u => return Err(format!("unknown duration unit `{u}` in `{text}` (use ms, s, m or h)")),
+        u => {
+            return Err(format!(
+                "unknown duration unit `{u}` in `{text}` (use ms, s, m or h)"
+            ));
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{text}` is not a valid duration"));

@@ -9,7 +9,13 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Item, Table, Value};
 
 const TOP_KEYS: &[&str] = &["pipeline", "admin", "log", "sources", "transforms", "sinks"];
-const PIPELINE_KEYS: &[&str] = &["name", "data_dir", "plugin_path", "shutdown_timeout", "channel_capacity"];
+const PIPELINE_KEYS: &[&str] = &[
+    "name",
+    "data_dir",
+    "plugin_path",
+    "shutdown_timeout",
+    "channel_capacity",
+];
 const RESERVED: &[&str] = &["type", "inputs", "batch", "restart"];
 
 struct Parser<'a> {
@@ -64,7 +70,13 @@ impl Parser<'_> {
         self.loc(span)
     }
 
-    fn error(&mut self, loc: Loc, key: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+    fn error(
+        &mut self,
+        loc: Loc,
+        key: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.errors.push(ConfigError {
             loc,
             key: key.into(),
@@ -88,7 +100,10 @@ impl Parser<'_> {
 
     fn pipeline(&mut self, root: &Table) -> PipelineConfig {
         self.unknown_keys(root, "", TOP_KEYS);
-        let stem = self.file.file_stem().map_or("pipeline".into(), |s| s.to_string_lossy().into_owned());
+        let stem = self
+            .file
+            .file_stem()
+            .map_or("pipeline".into(), |s| s.to_string_lossy().into_owned());
         let mut cfg = PipelineConfig {
             file: self.file.to_path_buf(),
             name: stem,
@@ -130,7 +145,12 @@ impl Parser<'_> {
             if let Some(f) = self.string(t, "format", "log") {
                 if f != "text" && f != "json" {
                     let loc = self.key_loc(t, "format");
-                    self.error(loc, "log.format", format!("`{f}` is not a log format"), "use \"text\" or \"json\"");
+                    self.error(
+                        loc,
+                        "log.format",
+                        format!("`{f}` is not a log format"),
+                        "use \"text\" or \"json\"",
+                    );
                 }
                 cfg.log_format = Some(f);
             }
@@ -148,7 +168,12 @@ impl Parser<'_> {
                         }
                         None => {
                             let loc = self.key_loc(t, id);
-                            self.error(loc, key, "must be a table", format!("write it as [{section}.{id}] with a `type` key"));
+                            self.error(
+                                loc,
+                                key,
+                                "must be a table",
+                                format!("write it as [{section}.{id}] with a `type` key"),
+                            );
                         }
                     }
                 }
@@ -157,7 +182,13 @@ impl Parser<'_> {
         cfg
     }
 
-    fn component(&mut self, kind: Kind, id: &str, item: &Item, parent: &Table) -> Option<ComponentConfig> {
+    fn component(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        item: &Item,
+        parent: &Table,
+    ) -> Option<ComponentConfig> {
         let section = section_of(kind);
         let key = format!("{section}.{id}");
         let table = match item {
@@ -166,15 +197,29 @@ impl Parser<'_> {
             _ => return None,
         };
         let loc = self.key_loc(parent, id);
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            self.error(loc.clone(), key.clone(), "component ids may only use letters, digits, `_` and `-`", "rename the table");
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            self.error(
+                loc.clone(),
+                key.clone(),
+                "component ids may only use letters, digits, `_` and `-`",
+                "rename the table",
+            );
         }
         let type_loc = self.key_loc(&table, "type");
         let type_name = match self.string(&table, "type", &key) {
             Some(t) => t,
             None => {
                 if !table.contains_key("type") {
-                    self.error(loc.clone(), format!("{key}.type"), "missing `type`", "name the component type, e.g. type = \"file\" (see `qdp plugins list`)");
+                    self.error(
+                        loc.clone(),
+                        format!("{key}.type"),
+                        "missing `type`",
+                        "name the component type, e.g. type = \"file\" (see `qdp plugins list`)",
+                    );
                 }
                 String::new()
             }
@@ -192,17 +237,32 @@ impl Parser<'_> {
                         let l = self.loc(v.span());
                         match v.as_str() {
                             Some(s) => inputs.push((InputRef::parse(s), l)),
-                            None => self.error(l, ikey.clone(), "inputs must be strings", "write inputs = [\"id\", \"id.port\"]"),
+                            None => self.error(
+                                l,
+                                ikey.clone(),
+                                "inputs must be strings",
+                                "write inputs = [\"id\", \"id.port\"]",
+                            ),
                         }
                     }
                 }
                 None => {
                     let l = self.key_loc(&table, "inputs");
-                    self.error(l, ikey, "`inputs` must be an array of strings", "write inputs = [\"id\"]");
+                    self.error(
+                        l,
+                        ikey,
+                        "`inputs` must be an array of strings",
+                        "write inputs = [\"id\"]",
+                    );
                 }
             }
         } else if kind != Kind::Source {
-            self.error(loc.clone(), format!("{key}.inputs"), "missing `inputs`", "list the components that feed it, e.g. inputs = [\"sim\"]");
+            self.error(
+                loc.clone(),
+                format!("{key}.inputs"),
+                "missing `inputs`",
+                "list the components that feed it, e.g. inputs = [\"sim\"]",
+            );
         }
         let mut batch = BatchPolicy::default();
         if let Some(t) = self.table(&table, "batch", &key) {
@@ -221,7 +281,11 @@ impl Parser<'_> {
         let mut restart = RestartPolicy::default();
         if let Some(t) = self.table(&table, "restart", &key) {
             let rkey = format!("{key}.restart");
-            self.unknown_keys(t, &rkey, &["max_restarts", "backoff_initial", "backoff_max"]);
+            self.unknown_keys(
+                t,
+                &rkey,
+                &["max_restarts", "backoff_initial", "backoff_max"],
+            );
             if let Some(n) = self.integer(t, "max_restarts", &rkey) {
                 restart.max_restarts = u32::try_from(n).unwrap_or(u32::MAX);
             }
@@ -287,7 +351,12 @@ impl Parser<'_> {
                 Ok(s) => J::String(s),
                 Err(e) => {
                     let l = self.loc(v.span());
-                    self.error(l, key, e, "set the variable, or fix the reference (`${NAME}` or `${file:PATH}`)");
+                    self.error(
+                        l,
+                        key,
+                        e,
+                        "set the variable, or fix the reference (`${NAME}` or `${file:PATH}`)",
+                    );
                     return None;
                 }
             },
@@ -319,7 +388,12 @@ impl Parser<'_> {
             Some(t) => Some(t),
             None => {
                 let loc = self.key_loc(parent, key);
-                self.error(loc, join(prefix, key), "must be a table", format!("write it as [{}]", join(prefix, key)));
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    "must be a table",
+                    format!("write it as [{}]", join(prefix, key)),
+                );
                 None
             }
         }
@@ -331,7 +405,12 @@ impl Parser<'_> {
             serde_json::Value::String(s) => Some(s),
             _ => {
                 let loc = self.key_loc(t, key);
-                self.error(loc, join(prefix, key), "must be a string", "quote the value");
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    "must be a string",
+                    "quote the value",
+                );
                 None
             }
         }
@@ -339,11 +418,20 @@ impl Parser<'_> {
 
     fn strings(&mut self, t: &Table, key: &str, prefix: &str) -> Option<Vec<String>> {
         let v = self.json(t.get(key)?, &join(prefix, key))?;
-        match v.as_array().map(|a| a.iter().map(|x| x.as_str().map(String::from)).collect::<Option<Vec<_>>>()) {
+        match v.as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_str().map(String::from))
+                .collect::<Option<Vec<_>>>()
+        }) {
             Some(Some(list)) => Some(list),
             _ => {
                 let loc = self.key_loc(t, key);
-                self.error(loc, join(prefix, key), "must be an array of strings", "write [\"a\", \"b\"]");
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    "must be an array of strings",
+                    "write [\"a\", \"b\"]",
+                );
                 None
             }
         }
@@ -355,7 +443,12 @@ impl Parser<'_> {
             Some(i) => Some(i),
             None => {
                 let loc = self.key_loc(t, key);
-                self.error(loc, join(prefix, key), "must be an integer", "write a whole number without quotes");
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    "must be an integer",
+                    "write a whole number without quotes",
+                );
                 None
             }
         }
@@ -367,7 +460,12 @@ impl Parser<'_> {
             Ok(n) if n > 0 => Some(n),
             _ => {
                 let loc = self.key_loc(t, key);
-                self.error(loc, join(prefix, key), format!("must be at least 1, got {i}"), "use a positive number");
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    format!("must be at least 1, got {i}"),
+                    "use a positive number",
+                );
                 None
             }
         }
@@ -379,7 +477,12 @@ impl Parser<'_> {
             Ok(d) => Some(d),
             Err(e) => {
                 let loc = self.key_loc(t, key);
-                self.error(loc, join(prefix, key), e, "write a duration such as \"500ms\" or \"30s\"");
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    e,
+                    "write a duration such as \"500ms\" or \"30s\"",
+                );
                 None
             }
         }

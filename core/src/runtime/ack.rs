@@ -123,7 +123,11 @@ impl Tracker {
     /// The newest checkpoint all of whose predecessors are committed, if it
     /// advanced since the last call.
     pub fn take_ackable(&mut self) -> Option<(u64, Checkpoint)> {
-        let bound = [self.pending.first(), self.failed.first()].into_iter().flatten().min().copied();
+        let bound = [self.pending.first(), self.failed.first()]
+            .into_iter()
+            .flatten()
+            .min()
+            .copied();
         let mut last = None;
         while let Some(entry) = self.done.first_entry() {
             if bound.is_some_and(|b| *entry.key() > b) {
@@ -147,10 +151,12 @@ mod tests {
     fn acks_only_contiguous_prefix() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut t = Tracker::default();
-        let refs: Vec<AckRef> = (0..3).map(|i| {
-            t.emitted(i);
-            AckRef::new(i, ck(i as u8), tx.clone())
-        }).collect();
+        let refs: Vec<AckRef> = (0..3)
+            .map(|i| {
+                t.emitted(i);
+                AckRef::new(i, ck(i as u8), tx.clone())
+            })
+            .collect();
         let mut it = refs.into_iter();
         let (a, b, c) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
         c.settle();
@@ -181,6 +187,10 @@ mod tests {
         second.settle();
         t.record(rx.try_recv().unwrap());
         assert!(t.has_failures());
-        assert_eq!(t.take_ackable(), None, "nothing after a failed batch is acknowledged");
+        assert_eq!(
+            t.take_ackable(),
+            None,
+            "nothing after a failed batch is acknowledged"
+        );
     }
 }

@@ -63,7 +63,8 @@ impl TaskEnv {
 
     /// The shutdown deadline has passed.
     pub fn deadline_passed(&self) -> bool {
-        self.shutdown_deadline().is_some_and(|d| Instant::now() >= d)
+        self.shutdown_deadline()
+            .is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -80,7 +81,11 @@ pub struct RunReport {
 
 /// Runs `plan` until every source is exhausted and drained, or `shutdown`
 /// resolves (then drains within the pipeline's shutdown timeout).
-pub async fn run(mut plan: Plan, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()> + Send) -> Result<RunReport> {
+pub async fn run(
+    mut plan: Plan,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<RunReport> {
     let started = Instant::now();
     let cfg = plan.config.clone();
     let (stop_tx, stop_rx) = watch::channel(None::<Instant>);
@@ -96,7 +101,12 @@ pub async fn run(mut plan: Plan, metrics: Arc<Metrics>, shutdown: impl Future<Ou
     for n in &plan.nodes {
         for (input, _) in &n.config.inputs {
             if let Some(tx) = senders.get(&n.config.id) {
-                routes.entry(input.component.clone()).or_default().entry(input.port.clone()).or_default().push(tx.clone());
+                routes
+                    .entry(input.component.clone())
+                    .or_default()
+                    .entry(input.port.clone())
+                    .or_default()
+                    .push(tx.clone());
             }
         }
     }
@@ -118,18 +128,32 @@ pub async fn run(mut plan: Plan, metrics: Arc<Metrics>, shutdown: impl Future<Ou
             stop: stop_rx.clone(),
         };
         let mut my_routes = routes.remove(&id).unwrap_or_default();
-        let instance = n.instance.take().ok_or_else(|| PluginError::internal("component instance used twice"))?;
+        let instance = n
+            .instance
+            .take()
+            .ok_or_else(|| PluginError::internal("component instance used twice"))?;
         match instance {
             Instance::Source(s) => {
                 let outs = my_routes.remove(&None).unwrap_or_default();
                 tasks.spawn(async move { (id, source::run_source(env, s, outs).await.map(Some)) });
             }
             Instance::Transform(t) => {
-                let rx = inputs.remove(&id).ok_or_else(|| PluginError::internal("missing input channel"))?;
-                tasks.spawn(async move { (id, transform::run_transform(env, t, rx, my_routes).await.map(|_| None)) });
+                let rx = inputs
+                    .remove(&id)
+                    .ok_or_else(|| PluginError::internal("missing input channel"))?;
+                tasks.spawn(async move {
+                    (
+                        id,
+                        transform::run_transform(env, t, rx, my_routes)
+                            .await
+                            .map(|_| None),
+                    )
+                });
             }
             Instance::Sink(s) => {
-                let rx = inputs.remove(&id).ok_or_else(|| PluginError::internal("missing input channel"))?;
+                let rx = inputs
+                    .remove(&id)
+                    .ok_or_else(|| PluginError::internal("missing input channel"))?;
                 tasks.spawn(async move { (id, sink::run_sink(env, s, rx).await.map(|_| None)) });
             }
         }
@@ -138,11 +162,19 @@ pub async fn run(mut plan: Plan, metrics: Arc<Metrics>, shutdown: impl Future<Ou
     let timeout = cfg.shutdown_timeout;
     let request_stop = |why: &str| {
         if stop_tx.borrow().is_none() {
-            tracing::info!(reason = why, timeout_s = timeout.as_secs_f64(), "stopping: draining the pipeline");
+            tracing::info!(
+                reason = why,
+                timeout_s = timeout.as_secs_f64(),
+                "stopping: draining the pipeline"
+            );
             let _ = stop_tx.send(Some(Instant::now() + timeout));
         }
     };
-    let mut report = RunReport { elapsed: Duration::ZERO, exhausted_sources: Vec::new(), unacknowledged_batches: 0 };
+    let mut report = RunReport {
+        elapsed: Duration::ZERO,
+        exhausted_sources: Vec::new(),
+        unacknowledged_batches: 0,
+    };
     let mut first_error: Option<PluginError> = None;
     tokio::pin!(shutdown);
     let mut shutdown_done = false;

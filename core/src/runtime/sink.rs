@@ -1,9 +1,9 @@
 //! The task that drives one sink: batch by rows, bytes and time, write with
 //! retries, and settle acknowledgements only after a durable commit.
 
+use super::TaskEnv;
 use super::envelope::Envelope;
 use super::supervise::{Action, Supervisor};
-use super::TaskEnv;
 use crate::component::{DynSink, Instance};
 use crate::metrics::State;
 use qdp_sdk::{PluginError, Result};
@@ -27,7 +27,11 @@ struct Writer {
 
 impl Writer {
     fn recreate(&mut self) -> Result<()> {
-        self.sink = match self.env.ty.instantiate(&self.env.config.options, &self.env.context)? {
+        self.sink = match self
+            .env
+            .ty
+            .instantiate(&self.env.config.options, &self.env.context)?
+        {
             Instance::Sink(s) => s,
             _ => return Err(PluginError::internal("component is not a sink")),
         };
@@ -43,7 +47,11 @@ impl Writer {
             if self.env.deadline_passed() {
                 return Ok(false);
             }
-            let r = if self.opened { Ok(()) } else { self.sink.open().await };
+            let r = if self.opened {
+                Ok(())
+            } else {
+                self.sink.open().await
+            };
             let r = match r {
                 Ok(()) => {
                     self.opened = true;
@@ -84,7 +92,10 @@ impl Writer {
         m.batches_out.fetch_add(items.len() as u64, Relaxed);
         let now = Instant::now();
         for e in items {
-            m.latency.record_n(now.saturating_duration_since(e.received), e.batch.data.num_rows() as u64);
+            m.latency.record_n(
+                now.saturating_duration_since(e.received),
+                e.batch.data.num_rows() as u64,
+            );
             e.settle();
         }
         Ok(())
@@ -92,12 +103,26 @@ impl Writer {
 }
 
 /// Runs a sink until its inputs close, flushing what is pending at the end.
-pub async fn run_sink(env: TaskEnv, first: Box<dyn DynSink>, mut input: Receiver<Envelope>) -> Result<()> {
+pub async fn run_sink(
+    env: TaskEnv,
+    first: Box<dyn DynSink>,
+    mut input: Receiver<Envelope>,
+) -> Result<()> {
     let policy = env.config.batch.clone();
     let m = env.metrics.clone();
     let sup = Supervisor::new(&env.config.id, env.config.restart.clone(), m.clone());
-    let mut w = Writer { env, sink: first, sup, opened: false };
-    let mut p = Pending { items: Vec::new(), rows: 0, bytes: 0, since: None };
+    let mut w = Writer {
+        env,
+        sink: first,
+        sup,
+        opened: false,
+    };
+    let mut p = Pending {
+        items: Vec::new(),
+        rows: 0,
+        bytes: 0,
+        since: None,
+    };
     m.set_state(State::Running);
     loop {
         let due = p.since.map(|s| s + policy.max_wait);

@@ -1,10 +1,10 @@
 //! The task that drives one source: poll, number, fan out, acknowledge.
 
+use super::TaskEnv;
 use super::ack::{AckEvent, AckRef, Tracker};
 use super::envelope::{Envelope, send_all};
 use super::state::CheckpointStore;
 use super::supervise::{Action, Supervisor};
-use super::TaskEnv;
 use crate::component::{DynSource, Instance};
 use crate::metrics::State;
 use qdp_sdk::ffi::host::Polled;
@@ -34,7 +34,11 @@ struct Run {
 
 impl Run {
     fn new_source(&self) -> Result<Box<dyn DynSource>> {
-        match self.env.ty.instantiate(&self.env.config.options, &self.env.context)? {
+        match self
+            .env
+            .ty
+            .instantiate(&self.env.config.options, &self.env.context)?
+        {
             Instance::Source(s) => Ok(s),
             _ => Err(PluginError::internal("component is not a source")),
         }
@@ -85,11 +89,21 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Runs a source until it is exhausted or the pipeline stops.
-pub async fn run_source(env: TaskEnv, first: Box<dyn DynSource>, outputs: Vec<Sender<Envelope>>) -> Result<SourceOutcome> {
+pub async fn run_source(
+    env: TaskEnv,
+    first: Box<dyn DynSource>,
+    outputs: Vec<Sender<Envelope>>,
+) -> Result<SourceOutcome> {
     let store = CheckpointStore::new(&env.data_dir);
     let acked = store.load(&env.config.id)?;
     let (tx, acks) = mpsc::unbounded_channel();
-    let mut run = Run { env, store, tracker: Tracker::default(), acks, acked };
+    let mut run = Run {
+        env,
+        store,
+        tracker: Tracker::default(),
+        acks,
+        acked,
+    };
     let id = run.env.config.id.clone();
     let m = run.env.metrics.clone();
     let mut sup = Supervisor::new(&id, run.env.config.restart.clone(), m.clone());
@@ -100,7 +114,10 @@ pub async fn run_source(env: TaskEnv, first: Box<dyn DynSource>, outputs: Vec<Se
     m.set_state(State::Starting);
     while !run.env.stopping() {
         if !started {
-            match source.start(run.acked.as_ref().map(|(_, c)| c.clone())).await {
+            match source
+                .start(run.acked.as_ref().map(|(_, c)| c.clone()))
+                .await
+            {
                 Ok(()) => {
                     started = true;
                     m.set_state(State::Running);
@@ -123,18 +140,25 @@ pub async fn run_source(env: TaskEnv, first: Box<dyn DynSource>, outputs: Vec<Se
                 run.tracker.emitted(seq);
                 let rows = b.data.num_rows() as u64;
                 m.rows_out.fetch_add(rows, Relaxed);
-                m.bytes_out.fetch_add(b.data.get_array_memory_size() as u64, Relaxed);
+                m.bytes_out
+                    .fetch_add(b.data.get_array_memory_size() as u64, Relaxed);
                 m.batches_out.fetch_add(1, Relaxed);
                 let env = Envelope {
                     acks: vec![AckRef::new(seq, b.checkpoint, tx.clone())],
                     batch: Batch {
                         data: b.data,
-                        meta: BatchMeta { category: b.category, source_system: b.source_system, origin: id.clone(), seq },
+                        meta: BatchMeta {
+                            category: b.category,
+                            source_system: b.source_system,
+                            origin: id.clone(),
+                            seq,
+                        },
                     },
                     received: Instant::now(),
                 };
                 if !send_all(&outputs, env).await {
-                    return Err(PluginError::internal("a downstream component stopped").with_context("component", &id));
+                    return Err(PluginError::internal("a downstream component stopped")
+                        .with_context("component", &id));
                 }
             }
             Ok(Polled::Pending) => sup.succeeded(),
@@ -164,5 +188,8 @@ pub async fn run_source(env: TaskEnv, first: Box<dyn DynSource>, outputs: Vec<Se
         tracing::warn!(component = %id, error = %e, "source shutdown failed");
     }
     m.set_state(State::Stopped);
-    Ok(SourceOutcome { exhausted, unacknowledged })
+    Ok(SourceOutcome {
+        exhausted,
+        unacknowledged,
+    })
 }

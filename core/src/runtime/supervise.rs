@@ -29,7 +29,13 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor for component `id`.
     pub fn new(id: &str, policy: RestartPolicy, metrics: Arc<ComponentMetrics>) -> Self {
-        Self { id: id.to_string(), policy, failures: 0, restarts: 0, metrics }
+        Self {
+            id: id.to_string(),
+            policy,
+            failures: 0,
+            restarts: 0,
+            metrics,
+        }
     }
 
     /// The call worked: reset the backoff.
@@ -49,7 +55,11 @@ impl Supervisor {
         self.failures += 1;
         self.metrics.errors.fetch_add(1, Relaxed);
         self.metrics.set_state(State::Degraded);
-        let action = if e.retryable && e.domain != ErrorDomain::Internal { Action::Retry } else { Action::Recreate };
+        let action = if e.retryable && e.domain != ErrorDomain::Internal {
+            Action::Retry
+        } else {
+            Action::Recreate
+        };
         if action == Action::Recreate {
             self.restarts += 1;
             if self.restarts > self.policy.max_restarts {
@@ -71,7 +81,9 @@ impl Supervisor {
 /// Exponential backoff with jitter: a random wait in [d/2, d] where d doubles
 /// from `backoff_initial` up to `backoff_max`.
 pub fn backoff(policy: &RestartPolicy, attempt: u32) -> Duration {
-    let exp = policy.backoff_initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    let exp = policy
+        .backoff_initial
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
     let d = exp.min(policy.backoff_max);
     let jitter: f64 = rand::rng().random_range(0.5..=1.0);
     d.mul_f64(jitter)
@@ -83,7 +95,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RestartPolicy { max_restarts: 3, backoff_initial: Duration::from_millis(100), backoff_max: Duration::from_secs(1) };
+        let p = RestartPolicy {
+            max_restarts: 3,
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+        };
         let b1 = backoff(&p, 1);
         assert!(b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100));
         let b3 = backoff(&p, 3);
@@ -93,7 +109,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn gives_up_after_the_restart_budget() {
-        let p = RestartPolicy { max_restarts: 2, backoff_initial: Duration::from_millis(1), backoff_max: Duration::from_millis(2) };
+        let p = RestartPolicy {
+            max_restarts: 2,
+            backoff_initial: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(2),
+        };
         let mut s = Supervisor::new("x", p, Arc::default());
         let bug = PluginError::internal("bug");
         assert_eq!(s.failed(&bug).await.unwrap(), Action::Recreate);
@@ -101,7 +121,10 @@ mod tests {
         assert!(s.failed(&bug).await.is_err());
         let mut s = Supervisor::new("y", RestartPolicy::default(), Arc::default());
         for _ in 0..20 {
-            assert_eq!(s.failed(&PluginError::external("down")).await.unwrap(), Action::Retry);
+            assert_eq!(
+                s.failed(&PluginError::external("down")).await.unwrap(),
+                Action::Retry
+            );
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The task that drives one transform: receive, process, route by port.
 
+use super::TaskEnv;
 use super::envelope::{Envelope, send_all};
 use super::supervise::{Action, Supervisor};
-use super::TaskEnv;
 use crate::component::{DynTransform, Instance};
 use crate::metrics::State;
 use qdp_sdk::{Batch, BatchMeta, PluginError, Result};
@@ -14,7 +14,12 @@ use tokio::sync::mpsc::{Receiver, Sender};
 pub type Routes = HashMap<Option<String>, Vec<Sender<Envelope>>>;
 
 /// Runs a transform until its inputs close.
-pub async fn run_transform(env: TaskEnv, first: Box<dyn DynTransform>, mut input: Receiver<Envelope>, routes: Routes) -> Result<()> {
+pub async fn run_transform(
+    env: TaskEnv,
+    first: Box<dyn DynTransform>,
+    mut input: Receiver<Envelope>,
+    routes: Routes,
+) -> Result<()> {
     let id = env.config.id.clone();
     let m = env.metrics.clone();
     let mut sup = Supervisor::new(&id, env.config.restart.clone(), m.clone());
@@ -22,7 +27,8 @@ pub async fn run_transform(env: TaskEnv, first: Box<dyn DynTransform>, mut input
     m.set_state(State::Running);
     while let Some(inp) = input.recv().await {
         m.queue_depth.store(input.len() as i64, Relaxed);
-        m.rows_in.fetch_add(inp.batch.data.num_rows() as u64, Relaxed);
+        m.rows_in
+            .fetch_add(inp.batch.data.num_rows() as u64, Relaxed);
         m.bytes_in.fetch_add(inp.bytes() as u64, Relaxed);
         m.batches_in.fetch_add(1, Relaxed);
         let emits = loop {
@@ -47,7 +53,13 @@ pub async fn run_transform(env: TaskEnv, first: Box<dyn DynTransform>, mut input
                 m.rows_unqualified.fetch_add(rows, Relaxed);
             }
             let out = Envelope {
-                batch: Batch { data: e.data, meta: BatchMeta { category: e.category, ..inp.batch.meta.clone() } },
+                batch: Batch {
+                    data: e.data,
+                    meta: BatchMeta {
+                        category: e.category,
+                        ..inp.batch.meta.clone()
+                    },
+                },
                 acks: inp.acks.clone(),
                 received: inp.received,
             };
@@ -57,7 +69,8 @@ pub async fn run_transform(env: TaskEnv, first: Box<dyn DynTransform>, mut input
                     m.bytes_out.fetch_add(out.bytes() as u64, Relaxed);
                     m.batches_out.fetch_add(1, Relaxed);
                     if !send_all(targets, out).await {
-                        return Err(PluginError::internal("a downstream component stopped").with_context("component", &id));
+                        return Err(PluginError::internal("a downstream component stopped")
+                            .with_context("component", &id));
                     }
                 }
                 _ => {

@@ -1,12 +1,15 @@
 //! Native test components: a deterministic counting source and an in-memory
 //! sink whose failures are scripted, registered in-process.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use qdp_core::Registry;
 use qdp_sdk::arrow::array::{Array, RecordBatch, UInt64Array};
 use qdp_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use qdp_sdk::{Accepts, Batch, Checkpoint, Context, Describe, OutputDecl, PluginError, Result, Sink, Source, SourceBatch};
+use qdp_sdk::{
+    Accepts, Batch, Checkpoint, Context, Describe, OutputDecl, PluginError, Result, Sink, Source,
+    SourceBatch,
+};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +35,8 @@ pub struct Store {
 }
 
 pub static STORES: LazyLock<Mutex<HashMap<String, Store>>> = LazyLock::new(Default::default);
-pub static EMITTED: LazyLock<Mutex<HashMap<String, Arc<AtomicU64>>>> = LazyLock::new(Default::default);
+pub static EMITTED: LazyLock<Mutex<HashMap<String, Arc<AtomicU64>>>> =
+    LazyLock::new(Default::default);
 
 pub fn with_store<R>(name: &str, f: impl FnOnce(&mut Store) -> R) -> R {
     let mut map = STORES.lock().unwrap_or_else(|p| p.into_inner());
@@ -40,7 +44,12 @@ pub fn with_store<R>(name: &str, f: impl FnOnce(&mut Store) -> R) -> R {
 }
 
 fn emitted(name: &str) -> Arc<AtomicU64> {
-    EMITTED.lock().unwrap().entry(name.to_string()).or_default().clone()
+    EMITTED
+        .lock()
+        .unwrap()
+        .entry(name.to_string())
+        .or_default()
+        .clone()
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -66,21 +75,31 @@ impl Describe for Count {
     type Options = CountOptions;
     const NAME: &'static str = "test_count";
     const VERSION: &'static str = "0.0.0";
-    const CAPABILITIES: u64 = qdp_sdk::capabilities::RESUME | qdp_sdk::capabilities::DETERMINISTIC_REPLAY;
+    const CAPABILITIES: u64 =
+        qdp_sdk::capabilities::RESUME | qdp_sdk::capabilities::DETERMINISTIC_REPLAY;
 }
 
 impl Source for Count {
     fn new(o: CountOptions, _: &Context) -> Result<Self> {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::UInt64, false)]));
         let emitted = emitted(&o.tag);
-        Ok(Self { o, next: 0, schema, emitted })
+        Ok(Self {
+            o,
+            next: 0,
+            schema,
+            emitted,
+        })
     }
     fn outputs(&self) -> Vec<OutputDecl> {
         vec![OutputDecl::main("test_counts", self.schema.clone())]
     }
     async fn start(&mut self, ck: Option<Checkpoint>) -> Result<()> {
         self.next = match ck {
-            Some(c) => u64::from_le_bytes(c.0.as_slice().try_into().map_err(|_| PluginError::config("bad checkpoint"))?),
+            Some(c) => u64::from_le_bytes(
+                c.0.as_slice()
+                    .try_into()
+                    .map_err(|_| PluginError::config("bad checkpoint"))?,
+            ),
             None => 0,
         };
         Ok(())
@@ -90,10 +109,18 @@ impl Source for Count {
             return Ok(None);
         }
         let end = (self.next + self.o.batch_rows).min(self.o.count);
-        let data = RecordBatch::try_new(self.schema.clone(), vec![Arc::new(UInt64Array::from_iter_values(self.next..end))])?;
+        let data = RecordBatch::try_new(
+            self.schema.clone(),
+            vec![Arc::new(UInt64Array::from_iter_values(self.next..end))],
+        )?;
         self.emitted.fetch_add(end - self.next, Ordering::SeqCst);
         self.next = end;
-        Ok(Some(SourceBatch { category: "test_counts".into(), source_system: "test".into(), data, checkpoint: Checkpoint(end.to_le_bytes().to_vec()) }))
+        Ok(Some(SourceBatch {
+            category: "test_counts".into(),
+            source_system: "test".into(),
+            data,
+            checkpoint: Checkpoint(end.to_le_bytes().to_vec()),
+        }))
     }
 }
 
@@ -121,7 +148,10 @@ impl Describe for Mem {
 
 impl Sink for Mem {
     fn new(o: MemOptions, _: &Context) -> Result<Self> {
-        Ok(Self { emitted: emitted(&o.tag), name: o.name })
+        Ok(Self {
+            emitted: emitted(&o.tag),
+            name: o.name,
+        })
     }
     fn accepts(&self) -> Accepts {
         Accepts::Categories(vec!["test_counts".into()])
@@ -148,12 +178,19 @@ impl Sink for Mem {
                 s.fail_retryable -= 1;
                 return Err(PluginError::external("scripted outage"));
             }
-            s.max_in_flight = s.max_in_flight.max(emitted.saturating_sub(s.rows.len() as u64));
+            s.max_in_flight = s
+                .max_in_flight
+                .max(emitted.saturating_sub(s.rows.len() as u64));
             for b in batches {
                 if !s.seen.insert((b.meta.origin.clone(), b.meta.seq)) {
                     continue;
                 }
-                let col = b.data.column(0).as_any().downcast_ref::<UInt64Array>().ok_or_else(|| PluginError::internal("n is not u64"))?;
+                let col = b
+                    .data
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .ok_or_else(|| PluginError::internal("n is not u64"))?;
                 s.rows.extend(col.iter().flatten());
                 assert_eq!(col.null_count(), 0);
             }

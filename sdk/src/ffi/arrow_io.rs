@@ -41,17 +41,15 @@ pub unsafe fn import_batch(
         return Err(PluginError::internal("null Arrow array or schema"));
     }
     // SAFETY: guaranteed by the caller.
-    let (ffi_array, ffi_schema) = unsafe {
-        (
-            std::ptr::replace(array, FFI_ArrowArray::empty()),
-            &*schema,
-        )
-    };
+    let (ffi_array, ffi_schema) =
+        unsafe { (std::ptr::replace(array, FFI_ArrowArray::empty()), &*schema) };
     // SAFETY: the array and schema match, as guaranteed by the caller.
     let data = unsafe { from_ffi(ffi_array, ffi_schema)? };
     let structs = StructArray::from(data);
     if structs.null_count() > 0 {
-        return Err(PluginError::internal("batch struct array has top-level nulls"));
+        return Err(PluginError::internal(
+            "batch struct array has top-level nulls",
+        ));
     }
     Ok(RecordBatch::from(structs))
 }

@@ -134,7 +134,12 @@ fn last_was_panic(err: *mut FfiOwnedBytes) -> Option<bool> {
         return None;
     }
     // SAFETY: `report` just filled the slot with bytes from `owned`.
-    let bytes = unsafe { borrowed(FfiBytes { ptr: (*err).ptr, len: (*err).len }) };
+    let bytes = unsafe {
+        borrowed(FfiBytes {
+            ptr: (*err).ptr,
+            len: (*err).len,
+        })
+    };
     let e: PluginError = serde_json::from_slice(bytes).ok()?;
     Some(e.message.starts_with("plugin panicked"))
 }
@@ -170,9 +175,8 @@ fn new_instance<T>(
 }
 
 fn parse_options<T: Describe>(v: serde_json::Value) -> Result<T::Options> {
-    serde_json::from_value(v).map_err(|e| {
-        PluginError::config(format!("invalid options for `{}`: {e}", T::NAME))
-    })
+    serde_json::from_value(v)
+        .map_err(|e| PluginError::config(format!("invalid options for `{}`: {e}", T::NAME)))
 }
 
 unsafe extern "C" fn destroy<T>(handle: FfiHandle) {
@@ -186,7 +190,9 @@ unsafe extern "C" fn destroy<T>(handle: FfiHandle) {
 }
 
 unsafe extern "C" fn probe_panic(err: *mut FfiOwnedBytes) -> i32 {
-    guard(err, || panic!("probe_panic: deliberate panic to prove containment"))
+    guard(err, || {
+        panic!("probe_panic: deliberate panic to prove containment")
+    })
 }
 
 fn wrong_kind(err: *mut FfiOwnedBytes, call: &str) -> i32 {
@@ -305,7 +311,8 @@ unsafe extern "C" fn source_poll<T: Source>(
     with_instance::<T>(handle, err, |inst| {
         let Instance { rt, component, .. } = inst;
         let timeout = Duration::from_millis(timeout_ms);
-        let next = rt.block_on(async { tokio::time::timeout(timeout, component.next_batch()).await });
+        let next =
+            rt.block_on(async { tokio::time::timeout(timeout, component.next_batch()).await });
         match next {
             Err(_elapsed) => Ok(STATUS_PENDING),
             Ok(Err(e)) => Err(e),
@@ -525,7 +532,10 @@ fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
-fn descriptor<T: Describe>(kind: FfiKind, fill: impl FnOnce(&mut FfiDescriptor)) -> *const FfiDescriptor {
+fn descriptor<T: Describe>(
+    kind: FfiKind,
+    fill: impl FnOnce(&mut FfiDescriptor),
+) -> *const FfiDescriptor {
     let exported = EXPORTED.get_or_init(|| {
         let schema = serde_json::to_string(&schemars::schema_for!(T::Options)).unwrap_or_default();
         let strings = vec![

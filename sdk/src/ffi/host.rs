@@ -29,13 +29,17 @@ pub enum LoadError {
         reason: String,
     },
     /// The library does not export the entry symbol.
-    #[error("{path} is not a qdp plugin: it does not export `qdp_plugin_entry_v1` (build it with qdp_sdk::export_source!/export_transform!/export_sink!)")]
+    #[error(
+        "{path} is not a qdp plugin: it does not export `qdp_plugin_entry_v1` (build it with qdp_sdk::export_source!/export_transform!/export_sink!)"
+    )]
     MissingSymbol {
         /// The library path.
         path: PathBuf,
     },
     /// The plugin speaks another ABI major version.
-    #[error("plugin {path} uses ABI {found_major}.{found_minor}, this host speaks ABI {ABI_MAJOR}.x: rebuild the plugin against a qdp-sdk with ABI {ABI_MAJOR}")]
+    #[error(
+        "plugin {path} uses ABI {found_major}.{found_minor}, this host speaks ABI {ABI_MAJOR}.x: rebuild the plugin against a qdp-sdk with ABI {ABI_MAJOR}"
+    )]
     AbiMismatch {
         /// The library path.
         path: PathBuf,
@@ -188,10 +192,11 @@ impl PluginLibrary {
             }
         };
         let schema_text = c_str(path, descriptor.options_schema, "options schema")?;
-        let options_schema = serde_json::from_str(&schema_text).map_err(|e| LoadError::BadDescriptor {
-            path: path.to_path_buf(),
-            reason: format!("options schema is not JSON: {e}"),
-        })?;
+        let options_schema =
+            serde_json::from_str(&schema_text).map_err(|e| LoadError::BadDescriptor {
+                path: path.to_path_buf(),
+                reason: format!("options schema is not JSON: {e}"),
+            })?;
         let info = PluginInfo {
             name: c_str(path, descriptor.name, "name")?,
             version: c_str(path, descriptor.version, "version")?,
@@ -238,10 +243,13 @@ impl PluginLibrary {
         let mut handle: FfiHandle = std::ptr::null_mut();
         let mut err = FfiOwnedBytes::empty();
         // SAFETY: arguments follow the ABI: borrowed bytes, writable slots.
-        let code = unsafe { (self.descriptor.create)(bytes(&opts), bytes(&ctx), &mut handle, &mut err) };
+        let code =
+            unsafe { (self.descriptor.create)(bytes(&opts), bytes(&ctx), &mut handle, &mut err) };
         self.check(code, err)?;
         if handle.is_null() {
-            return Err(PluginError::internal("plugin create returned a null handle"));
+            return Err(PluginError::internal(
+                "plugin create returned a null handle",
+            ));
         }
         Ok(ForeignInstance {
             lib: Arc::clone(self),
@@ -345,10 +353,12 @@ impl ForeignInstance {
 
     /// Source or transform: its output declarations.
     pub fn outputs(&mut self, inputs: &[OutputDecl]) -> Result<Vec<OutputDecl>> {
-        let inputs = serde_json::to_vec(inputs).map_err(|e| PluginError::internal(e.to_string()))?;
+        let inputs =
+            serde_json::to_vec(inputs).map_err(|e| PluginError::internal(e.to_string()))?;
         let out = self.describe_raw(&inputs)?;
-        serde_json::from_slice(&out)
-            .map_err(|e| PluginError::internal(format!("plugin output declarations are not valid: {e}")))
+        serde_json::from_slice(&out).map_err(|e| {
+            PluginError::internal(format!("plugin output declarations are not valid: {e}"))
+        })
     }
 
     /// Sink: which categories it accepts.
@@ -362,7 +372,9 @@ impl ForeignInstance {
         let mut err = FfiOwnedBytes::empty();
         let ck = checkpoint.map(|c| c.0.as_slice()).unwrap_or(&[]);
         // SAFETY: ABI arguments.
-        let code = unsafe { (self.d().start)(self.handle, bytes(ck), checkpoint.is_some() as u8, &mut err) };
+        let code = unsafe {
+            (self.d().start)(self.handle, bytes(ck), checkpoint.is_some() as u8, &mut err)
+        };
         self.lib.check(code, err).map(|_| ())
     }
 
@@ -376,7 +388,15 @@ impl ForeignInstance {
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         // SAFETY: ABI arguments.
         let code = unsafe {
-            (self.d().poll)(self.handle, ms, &mut array, &mut schema, &mut meta, &mut ck, &mut err)
+            (self.d().poll)(
+                self.handle,
+                ms,
+                &mut array,
+                &mut schema,
+                &mut meta,
+                &mut ck,
+                &mut err,
+            )
         };
         let meta = self.lib.take(meta);
         let ck = self.lib.take(ck);
@@ -386,8 +406,9 @@ impl ForeignInstance {
             _ => {
                 // SAFETY: on OK the plugin filled both Arrow structs.
                 let data = unsafe { import_batch(&mut array, &schema)? };
-                let meta: EmitMeta = serde_json::from_slice(&meta)
-                    .map_err(|e| PluginError::internal(format!("bad batch metadata from plugin: {e}")))?;
+                let meta: EmitMeta = serde_json::from_slice(&meta).map_err(|e| {
+                    PluginError::internal(format!("bad batch metadata from plugin: {e}"))
+                })?;
                 Ok(Polled::Batch(SourceBatch {
                     category: meta.category,
                     source_system: meta.source_system,
@@ -412,10 +433,12 @@ impl ForeignInstance {
         let mut schema = FFI_ArrowSchema::empty();
         // SAFETY: writable Arrow structs owned here.
         unsafe { export_batch(&batch.data, &mut array, &mut schema)? };
-        let meta = serde_json::to_vec(&batch.meta).map_err(|e| PluginError::internal(e.to_string()))?;
+        let meta =
+            serde_json::to_vec(&batch.meta).map_err(|e| PluginError::internal(e.to_string()))?;
         let mut err = FfiOwnedBytes::empty();
         // SAFETY: ABI arguments; the plugin moves the array out.
-        let code = unsafe { (self.d().process)(self.handle, &mut array, &schema, bytes(&meta), &mut err) };
+        let code =
+            unsafe { (self.d().process)(self.handle, &mut array, &schema, bytes(&meta), &mut err) };
         self.lib.check(code, err)?;
         let mut out = Vec::new();
         loop {
@@ -433,8 +456,9 @@ impl ForeignInstance {
             }
             // SAFETY: on OK the plugin filled both Arrow structs.
             let data: RecordBatch = unsafe { import_batch(&mut array, &schema)? };
-            let meta: EmitMeta = serde_json::from_slice(&meta)
-                .map_err(|e| PluginError::internal(format!("bad output metadata from plugin: {e}")))?;
+            let meta: EmitMeta = serde_json::from_slice(&meta).map_err(|e| {
+                PluginError::internal(format!("bad output metadata from plugin: {e}"))
+            })?;
             out.push(Emit {
                 port: meta.port,
                 category: meta.category,

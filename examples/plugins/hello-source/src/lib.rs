@@ -8,7 +8,9 @@
 
 use qdp_sdk::arrow::array::{Int64Array, RecordBatch, StringArray};
 use qdp_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use qdp_sdk::{Checkpoint, Context, Describe, OutputDecl, PluginError, Result, Source, SourceBatch};
+use qdp_sdk::{
+    Checkpoint, Context, Describe, OutputDecl, PluginError, Result, Source, SourceBatch,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -59,7 +61,11 @@ impl Source for Hello {
             Field::new("n", DataType::Int64, false),
             Field::new("greeting", DataType::Utf8, false),
         ]));
-        Ok(Self { options, next: 0, schema })
+        Ok(Self {
+            options,
+            next: 0,
+            schema,
+        })
     }
 
     fn outputs(&self) -> Vec<OutputDecl> {
@@ -89,7 +95,10 @@ impl Source for Hello {
         let greeting = vec![self.options.greeting.as_str(); n.len()];
         let data = RecordBatch::try_new(
             self.schema.clone(),
-            vec![Arc::new(Int64Array::from(n)), Arc::new(StringArray::from(greeting))],
+            vec![
+                Arc::new(Int64Array::from(n)),
+                Arc::new(StringArray::from(greeting)),
+            ],
         )?;
         self.next = end;
         Ok(Some(SourceBatch {

@@ -1,2 +1,141 @@
-//! cargo xtask.
-fn main() {}
+//! `cargo xtask`: a thin dispatcher over the project's chores.
+//!
+//! * `demo`  — build everything and run `examples/pipelines/demo.toml`.
+//! * `test`  — format check, build, clippy `-D warnings`, every test.
+//! * `bench` — `qdp bench NAME` in release mode.
+//!
+//! Only std: xtask must build in seconds on a fresh machine.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("target"));
+            home.join(".cache").join("qdp-target")
+        }
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args(args)
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", target_dir());
+    c
+}
+
+fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+    println!("==> {name}");
+    let t = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{name}: cannot start: {e}"))?;
+    println!(
+        "<== {name}: {} in {:.1} s",
+        if status.success() { "ok" } else { "FAILED" },
+        t.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn has_nextest() -> bool {
+    cargo(&["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn test() -> Result<(), String> {
+    step("format check", cargo(&["fmt", "--all", "--", "--check"]))?;
+    step(
+        "build workspace (plugin libraries first)",
+        cargo(&["build", "--workspace", "--all-targets"]),
+    )?;
+    step(
+        "clippy -D warnings",
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    if has_nextest() {
+        step(
+            "tests (nextest)",
+            cargo(&["nextest", "run", "--workspace", "--no-fail-fast"]),
+        )?;
+        step("doc tests", cargo(&["test", "--workspace", "--doc"]))?;
+    } else {
+        step("tests", cargo(&["test", "--workspace", "--no-fail-fast"]))?;
+    }
+    println!("all checks passed");
+    Ok(())
+}
+
+fn demo() -> Result<(), String> {
+    step("build workspace", cargo(&["build", "--workspace"]))?;
+    let dir = root().join(".qdp").join("demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    let bin = target_dir().join("debug").join("qdp");
+    let mut run = Command::new(&bin);
+    run.args(["run", "examples/pipelines/demo.toml"])
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("debug"));
+    step("qdp run examples/pipelines/demo.toml", run)
+}
+
+fn bench(name: &str) -> Result<(), String> {
+    step(
+        "build workspace (release)",
+        cargo(&["build", "--release", "--workspace"]),
+    )?;
+    let bin = target_dir().join("release").join("qdp");
+    let mut run = Command::new(&bin);
+    run.args(["bench", name])
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("release"));
+    step(&format!("qdp bench {name}"), run)
+}
+
+const USAGE: &str = "usage: cargo xtask <demo | test | bench [foundation]>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench(args.get(1).map_or("foundation", String::as_str)),
+        Some("help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

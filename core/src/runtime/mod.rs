@@ -196,7 +196,12 @@ pub async fn run(
                     Ok((_, Ok(None))) => {}
                     Ok((id, Err(e))) => {
                         tracing::error!(component = %id, error = %e, "component failed; stopping the pipeline");
-                        first_error.get_or_insert(e.with_context("component", &id));
+                        let e = if e.context.iter().any(|(k, _)| k == "component") {
+                            e
+                        } else {
+                            e.with_context("component", &id)
+                        };
+                        first_error.get_or_insert(e);
                         request_stop("a component failed");
                     }
                     Err(join) => {

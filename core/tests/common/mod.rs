@@ -154,7 +154,7 @@ impl Sink for Mem {
         })
     }
     fn accepts(&self) -> Accepts {
-        Accepts::Categories(vec!["test_counts".into()])
+        Accepts::Categories(vec!["test_counts".into(), "hello_counts".into()])
     }
     async fn write(&mut self, batches: &[Batch]) -> Result<()> {
         let emitted = self.emitted.load(Ordering::SeqCst);
@@ -185,14 +185,13 @@ impl Sink for Mem {
                 if !s.seen.insert((b.meta.origin.clone(), b.meta.seq)) {
                     continue;
                 }
-                let col = b
-                    .data
-                    .column(0)
+                let col = qdp_sdk::arrow::compute::cast(b.data.column(0), &DataType::UInt64)?;
+                let col = col
                     .as_any()
                     .downcast_ref::<UInt64Array>()
-                    .ok_or_else(|| PluginError::internal("n is not u64"))?;
-                s.rows.extend(col.iter().flatten());
+                    .ok_or_else(|| PluginError::internal("n is not numeric"))?;
                 assert_eq!(col.null_count(), 0);
+                s.rows.extend(col.iter().flatten());
             }
             Ok(())
         })

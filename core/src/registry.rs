@@ -89,9 +89,8 @@ fn schema_of<T: Describe>() -> serde_json::Value {
 impl Registry {
     /// A registry holding the built-in transforms.
     pub fn with_builtins() -> Self {
-        #[allow(unused_mut)]
         let mut r = Self::default();
-        // BUILTINS_PENDING crate::transforms::register_builtins(&mut r);
+        crate::transforms::register_builtins(&mut r);
         r
     }
 

@@ -26,7 +26,9 @@ impl LogicalType {
             LogicalType::Utf8 => DataType::Utf8,
             LogicalType::Float64 => DataType::Float64,
             LogicalType::Int64 => DataType::Int64,
-            LogicalType::TimestampNsUtc => DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            LogicalType::TimestampNsUtc => {
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+            }
         }
     }
 
@@ -107,8 +109,10 @@ impl CategorySchema {
             .fields
             .iter()
             .map(|f| {
-                Field::new(&f.name, f.ty.arrow(), f.nullable)
-                    .with_metadata(HashMap::from([("glossary".to_string(), f.glossary.clone())]))
+                Field::new(&f.name, f.ty.arrow(), f.nullable).with_metadata(HashMap::from([(
+                    "glossary".to_string(),
+                    f.glossary.clone(),
+                )]))
             })
             .collect();
         let meta = HashMap::from([
@@ -121,7 +125,11 @@ impl CategorySchema {
     /// The reject schema: every field as nullable text (values kept verbatim)
     /// plus `unqualified_reason`.
     pub fn unqualified_schema(&self) -> SchemaRef {
-        let mut fields: Vec<Field> = self.fields.iter().map(|f| Field::new(&f.name, DataType::Utf8, true)).collect();
+        let mut fields: Vec<Field> = self
+            .fields
+            .iter()
+            .map(|f| Field::new(&f.name, DataType::Utf8, true))
+            .collect();
         fields.push(Field::new("unqualified_reason", DataType::Utf8, false));
         Arc::new(Schema::new(fields))
     }
@@ -129,7 +137,12 @@ impl CategorySchema {
     /// Checks the file's own consistency.
     pub fn check(&self) -> Result<(), String> {
         let has = |n: &str| self.field(n).is_some();
-        for required in ["source_system_name", "component_instance_name", "ingestion_time", self.identifier.as_str()] {
+        for required in [
+            "source_system_name",
+            "component_instance_name",
+            "ingestion_time",
+            self.identifier.as_str(),
+        ] {
             if !has(required) {
                 return Err(format!("{}: missing field `{required}`", self.name));
             }
@@ -137,11 +150,19 @@ impl CategorySchema {
         if let Some(ts) = &self.timestamp {
             match self.field(ts) {
                 Some(f) if f.ty == LogicalType::TimestampNsUtc => {}
-                _ => return Err(format!("{}: designated timestamp `{ts}` must be a timestamp_ns_utc field", self.name)),
+                _ => {
+                    return Err(format!(
+                        "{}: designated timestamp `{ts}` must be a timestamp_ns_utc field",
+                        self.name
+                    ));
+                }
             }
         }
         if let Some(k) = self.unique_key.iter().find(|k| !has(k)) {
-            return Err(format!("{}: unique key field `{k}` does not exist", self.name));
+            return Err(format!(
+                "{}: unique key field `{k}` does not exist",
+                self.name
+            ));
         }
         Ok(())
     }

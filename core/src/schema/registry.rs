@@ -4,12 +4,30 @@ use super::model::CategorySchema;
 use std::sync::LazyLock;
 
 const FILES: &[(&str, &str)] = &[
-    ("derivatives_tick_market_data.v1.toml", include_str!("../../schemas/derivatives_tick_market_data.v1.toml")),
-    ("derivatives_l2_market_data.v1.toml", include_str!("../../schemas/derivatives_l2_market_data.v1.toml")),
-    ("indicators_market_data.v1.toml", include_str!("../../schemas/indicators_market_data.v1.toml")),
-    ("numeric_economic_data.v1.toml", include_str!("../../schemas/numeric_economic_data.v1.toml")),
-    ("derivative_symbols.v1.toml", include_str!("../../schemas/derivative_symbols.v1.toml")),
-    ("economic_data_releases.v1.toml", include_str!("../../schemas/economic_data_releases.v1.toml")),
+    (
+        "derivatives_tick_market_data.v1.toml",
+        include_str!("../../schemas/derivatives_tick_market_data.v1.toml"),
+    ),
+    (
+        "derivatives_l2_market_data.v1.toml",
+        include_str!("../../schemas/derivatives_l2_market_data.v1.toml"),
+    ),
+    (
+        "indicators_market_data.v1.toml",
+        include_str!("../../schemas/indicators_market_data.v1.toml"),
+    ),
+    (
+        "numeric_economic_data.v1.toml",
+        include_str!("../../schemas/numeric_economic_data.v1.toml"),
+    ),
+    (
+        "derivative_symbols.v1.toml",
+        include_str!("../../schemas/derivative_symbols.v1.toml"),
+    ),
+    (
+        "economic_data_releases.v1.toml",
+        include_str!("../../schemas/economic_data_releases.v1.toml"),
+    ),
 ];
 
 /// All category schemas known to this build.
@@ -70,7 +88,12 @@ mod tests {
         assert_eq!(tick.timestamp.as_deref(), Some("tick_time"));
         let arrow = tick.arrow_schema();
         assert!(!arrow.field_with_name("price").unwrap().is_nullable());
-        assert!(arrow.field_with_name("open_interest").unwrap().is_nullable());
+        assert!(
+            arrow
+                .field_with_name("open_interest")
+                .unwrap()
+                .is_nullable()
+        );
         let rej = tick.unqualified_schema();
         assert_eq!(rej.fields().len(), tick.fields.len() + 1);
     }

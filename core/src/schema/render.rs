@@ -12,8 +12,15 @@ pub fn render_markdown(s: &CategorySchema) -> String {
         let _ = writeln!(out, "* designated timestamp: `{ts}` (UTC, nanoseconds)");
     }
     let _ = writeln!(out, "* unique key: ({})", s.unique_key.join(", "));
-    let _ = writeln!(out, "* rejects: `{}` (every field as text, plus `unqualified_reason`)\n", super::unqualified_category(&s.name));
-    let _ = writeln!(out, "| field | type | nullable | constraints | meaning |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "* rejects: `{}` (every field as text, plus `unqualified_reason`)\n",
+        super::unqualified_category(&s.name)
+    );
+    let _ = writeln!(
+        out,
+        "| field | type | nullable | constraints | meaning |\n|---|---|---|---|---|"
+    );
     for f in &s.fields {
         let mut c = Vec::new();
         if let Some(d) = &f.domain {
@@ -55,7 +62,12 @@ mod tests {
         for s in crate::schema::registry().all() {
             let md = render_markdown(s);
             for f in &s.fields {
-                assert!(md.contains(&f.glossary.replace('|', "\\|")), "{}: {}", s.name, f.name);
+                assert!(
+                    md.contains(&f.glossary.replace('|', "\\|")),
+                    "{}: {}",
+                    s.name,
+                    f.name
+                );
             }
         }
     }

@@ -6,7 +6,10 @@ use qdp_core::schema::{registry, render_json, render_markdown};
 pub fn main(name: Option<&str>, format: &str) -> Result<(), String> {
     let reg = registry();
     if !reg.errors.is_empty() {
-        return Err(format!("error: category schema files are broken: {}", reg.errors.join("; ")));
+        return Err(format!(
+            "error: category schema files are broken: {}",
+            reg.errors.join("; ")
+        ));
     }
     if format != "md" && format != "json" {
         return Err(format!("error: --format {format}: use md or json"));
@@ -22,9 +25,17 @@ pub fn main(name: Option<&str>, format: &str) -> Result<(), String> {
         }
         return Ok(());
     };
-    let s = reg.get(name).ok_or_else(|| format!("error: no category schema `{name}` (known: {})", reg.names().join(", ")))?;
+    let s = reg.get(name).ok_or_else(|| {
+        format!(
+            "error: no category schema `{name}` (known: {})",
+            reg.names().join(", ")
+        )
+    })?;
     if format == "json" {
-        println!("{}", serde_json::to_string_pretty(&render_json(s)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render_json(s)).unwrap_or_default()
+        );
     } else {
         print!("{}", render_markdown(s));
     }

@@ -50,6 +50,7 @@ fn raw(
             source_system: "feed_x".into(),
             origin: "src".into(),
             seq: 0,
+            producer: "src".into(),
         },
     }
 }
@@ -97,6 +98,7 @@ fn then_validate(emits: &[Emit]) -> Vec<Emit> {
         source_system: "feed_x".into(),
         origin: "src".into(),
         seq: 0,
+        producer: "ticks".into(),
     };
     validate().process(&Batch { data: main, meta }).unwrap()
 }

@@ -45,6 +45,12 @@ pub struct BatchMeta {
     /// When a source replays deterministically from a checkpoint, the same
     /// `(origin, seq)` names the same rows, so sinks may use it as a dedup key.
     pub seq: u64,
+    /// Id of the component that emitted this batch: the source itself, or
+    /// the last transform it went through. Two paths from one origin (say
+    /// the reject ports of two stages) can reach a sink in any order, so a
+    /// sink that tracks `seq` high-water marks keys them by producer too.
+    #[serde(default)]
+    pub producer: String,
 }
 
 /// A batch as seen by transforms and sinks.

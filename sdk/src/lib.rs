@@ -3,7 +3,7 @@
 //! Implement [`Source`], [`Transform`] or [`Sink`] on a type, call one export
 //! macro, and build the crate as a `cdylib`:
 //!
-//! ```ignore
+//! ```text
 //! qdp_sdk::export_source!(MySource);
 //! ```
 //!

@@ -151,6 +151,7 @@ pub async fn run_source(
                             category: b.category,
                             source_system: b.source_system,
                             origin: id.clone(),
+                            producer: id.clone(),
                             seq,
                         },
                     },

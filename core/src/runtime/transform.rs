@@ -57,6 +57,7 @@ pub async fn run_transform(
                     data: e.data,
                     meta: BatchMeta {
                         category: e.category,
+                        producer: id.clone(),
                         ..inp.batch.meta.clone()
                     },
                 },

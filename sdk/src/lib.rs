@@ -13,6 +13,7 @@
 
 pub mod batch;
 pub mod component;
+pub mod conformance;
 pub mod error;
 pub mod ffi;
 

@@ -103,6 +103,16 @@ pub async fn plan(cfg: PipelineConfig, registry: &Registry) -> Result<Plan, Conf
                         .join(", ")
                 ),
             };
+            let refused: Vec<String> = registry
+                .refused
+                .iter()
+                .map(|(p, why)| format!("{} ({why})", p.display()))
+                .collect();
+            let fix = if refused.is_empty() {
+                fix
+            } else {
+                format!("{fix}; plugin libraries refused: {}", refused.join("; "))
+            };
             ck.err(
                 &c.type_loc,
                 format!("{}.type", c.key()),

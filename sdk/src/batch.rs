@@ -104,3 +104,35 @@ pub enum Accepts {
     /// Only these categories.
     Categories(Vec<String>),
 }
+
+/// The first difference between a declared schema and a batch's, in words,
+/// or `None` when names, types and nullability agree column by column.
+pub fn schema_difference(
+    declared: &arrow_schema::Schema,
+    actual: &arrow_schema::Schema,
+) -> Option<String> {
+    if declared.fields().len() != actual.fields().len() {
+        return Some(format!(
+            "{} columns, declared {}",
+            actual.fields().len(),
+            declared.fields().len()
+        ));
+    }
+    for (d, a) in declared.fields().iter().zip(actual.fields()) {
+        if d.name() != a.name()
+            || d.data_type() != a.data_type()
+            || d.is_nullable() != a.is_nullable()
+        {
+            return Some(format!(
+                "column `{}` is {} (nullable {}), declared `{}` {} (nullable {})",
+                a.name(),
+                a.data_type(),
+                a.is_nullable(),
+                d.name(),
+                d.data_type(),
+                d.is_nullable()
+            ));
+        }
+    }
+    None
+}

@@ -116,6 +116,7 @@ impl Parser<'_> {
             components: Vec::new(),
         };
         if let Some(t) = self.table(root, "pipeline", "") {
+            let t = &*t;
             self.unknown_keys(t, "pipeline", PIPELINE_KEYS);
             if let Some(s) = self.string(t, "name", "pipeline") {
                 cfg.name = s;
@@ -137,10 +138,12 @@ impl Parser<'_> {
             cfg.data_dir = PathBuf::from(".qdp").join(&cfg.name);
         }
         if let Some(t) = self.table(root, "admin", "") {
+            let t = &*t;
             self.unknown_keys(t, "admin", &["address"]);
             cfg.admin_address = self.string(t, "address", "admin");
         }
         if let Some(t) = self.table(root, "log", "") {
+            let t = &*t;
             self.unknown_keys(t, "log", &["format"]);
             if let Some(f) = self.string(t, "format", "log") {
                 if f != "text" && f != "json" {
@@ -158,6 +161,7 @@ impl Parser<'_> {
         for kind in [Kind::Source, Kind::Transform, Kind::Sink] {
             let section = section_of(kind);
             if let Some(t) = self.table(root, section, "") {
+                let t = &*t;
                 for (id, item) in t.iter() {
                     let key = format!("{section}.{id}");
                     match item.as_table_like() {
@@ -266,6 +270,7 @@ impl Parser<'_> {
         }
         let mut batch = BatchPolicy::default();
         if let Some(t) = self.table(&table, "batch", &key) {
+            let t = &*t;
             let bkey = format!("{key}.batch");
             self.unknown_keys(t, &bkey, &["max_rows", "max_bytes", "max_wait"]);
             if let Some(n) = self.positive(t, "max_rows", &bkey) {
@@ -280,6 +285,7 @@ impl Parser<'_> {
         }
         let mut restart = RestartPolicy::default();
         if let Some(t) = self.table(&table, "restart", &key) {
+            let t = &*t;
             let rkey = format!("{key}.restart");
             self.unknown_keys(
                 t,
@@ -382,21 +388,31 @@ impl Parser<'_> {
         })
     }
 
-    fn table<'t>(&mut self, parent: &'t Table, key: &str, prefix: &str) -> Option<&'t Table> {
+    /// A sub-table, written either as `[a.b]` or inline as `b = { ... }`.
+    fn table<'t>(
+        &mut self,
+        parent: &'t Table,
+        key: &str,
+        prefix: &str,
+    ) -> Option<std::borrow::Cow<'t, Table>> {
         let item = parent.get(key)?;
-        match item.as_table() {
-            Some(t) => Some(t),
-            None => {
-                let loc = self.key_loc(parent, key);
-                self.error(
-                    loc,
-                    join(prefix, key),
-                    "must be a table",
-                    format!("write it as [{}]", join(prefix, key)),
-                );
-                None
-            }
+        if let Some(t) = item.as_table() {
+            return Some(std::borrow::Cow::Borrowed(t));
         }
+        if let Some(t) = item.as_inline_table() {
+            return Some(std::borrow::Cow::Owned(t.clone().into_table()));
+        }
+        let loc = self.key_loc(parent, key);
+        self.error(
+            loc,
+            join(prefix, key),
+            "must be a table",
+            format!(
+                "write it as [{}] or as an inline table {{ ... }}",
+                join(prefix, key)
+            ),
+        );
+        None
     }
 
     fn string(&mut self, t: &Table, key: &str, prefix: &str) -> Option<String> {

@@ -9,6 +9,7 @@
 //! left unacknowledged, to be replayed by the next run.
 
 pub mod ack;
+mod conform;
 mod envelope;
 mod sink;
 mod source;
@@ -135,16 +136,23 @@ pub async fn run(
         match instance {
             Instance::Source(s) => {
                 let outs = my_routes.remove(&None).unwrap_or_default();
-                tasks.spawn(async move { (id, source::run_source(env, s, outs).await.map(Some)) });
+                let declared = n.outputs.clone();
+                tasks.spawn(async move {
+                    (
+                        id,
+                        source::run_source(env, s, declared, outs).await.map(Some),
+                    )
+                });
             }
             Instance::Transform(t) => {
+                let declared = n.outputs.clone();
                 let rx = inputs
                     .remove(&id)
                     .ok_or_else(|| PluginError::internal("missing input channel"))?;
                 tasks.spawn(async move {
                     (
                         id,
-                        transform::run_transform(env, t, rx, my_routes)
+                        transform::run_transform(env, t, declared, rx, my_routes)
                             .await
                             .map(|_| None),
                     )

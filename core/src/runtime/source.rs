@@ -8,7 +8,7 @@ use super::supervise::{Action, Supervisor};
 use crate::component::{DynSource, Instance};
 use crate::metrics::State;
 use qdp_sdk::ffi::host::Polled;
-use qdp_sdk::{Batch, BatchMeta, Checkpoint, PluginError, Result};
+use qdp_sdk::{Batch, BatchMeta, Checkpoint, OutputDecl, PluginError, Result};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, Sender, UnboundedReceiver};
@@ -92,6 +92,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 pub async fn run_source(
     env: TaskEnv,
     first: Box<dyn DynSource>,
+    declared: Vec<OutputDecl>,
     outputs: Vec<Sender<Envelope>>,
 ) -> Result<SourceOutcome> {
     let store = CheckpointStore::new(&env.data_dir);
@@ -132,7 +133,14 @@ pub async fn run_source(
             }
         }
         run.apply_acks(source.as_mut()).await?;
-        match source.poll(POLL_TIMEOUT).await {
+        let polled = source.poll(POLL_TIMEOUT).await.and_then(|p| match p {
+            Polled::Batch(b) => {
+                super::conform::check(&id, &declared, None, &b.category, &b.data)?;
+                Ok(Polled::Batch(b))
+            }
+            other => Ok(other),
+        });
+        match polled {
             Ok(Polled::Batch(b)) => {
                 sup.succeeded();
                 let seq = next_seq;

@@ -5,7 +5,7 @@ use super::envelope::{Envelope, send_all};
 use super::supervise::{Action, Supervisor};
 use crate::component::{DynTransform, Instance};
 use crate::metrics::State;
-use qdp_sdk::{Batch, BatchMeta, PluginError, Result};
+use qdp_sdk::{Batch, BatchMeta, OutputDecl, PluginError, Result};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::mpsc::{Receiver, Sender};
@@ -17,6 +17,7 @@ pub type Routes = HashMap<Option<String>, Vec<Sender<Envelope>>>;
 pub async fn run_transform(
     env: TaskEnv,
     first: Box<dyn DynTransform>,
+    declared: Vec<OutputDecl>,
     mut input: Receiver<Envelope>,
     routes: Routes,
 ) -> Result<()> {
@@ -32,7 +33,13 @@ pub async fn run_transform(
         m.bytes_in.fetch_add(inp.bytes() as u64, Relaxed);
         m.batches_in.fetch_add(1, Relaxed);
         let emits = loop {
-            match t.process(inp.batch.clone()).await {
+            let processed = t.process(inp.batch.clone()).await.and_then(|emits| {
+                for e in &emits {
+                    super::conform::check(&id, &declared, e.port.as_deref(), &e.category, &e.data)?;
+                }
+                Ok(emits)
+            });
+            match processed {
                 Ok(e) => {
                     sup.succeeded();
                     break e;

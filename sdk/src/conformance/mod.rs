@@ -36,6 +36,7 @@ pub use source::{SourceKit, source};
 pub use transform::{TransformKit, transform};
 
 use crate::Context;
+pub(crate) use crate::batch::schema_difference;
 use crate::error::{ErrorDomain, PluginError};
 use crate::ffi::host::{Kind, PluginLibrary};
 use std::fmt;
@@ -229,35 +230,4 @@ fn check_panic(
     lib.instantiate(kind, good, &Context::default())
         .map_err(|e| format!("the library is unusable after a contained panic: {e}"))?;
     Ok(Outcome::Passed)
-}
-
-/// Compares a batch's fields with a declared schema, naming the first difference.
-fn schema_difference(
-    declared: &arrow_schema::Schema,
-    actual: &arrow_schema::Schema,
-) -> Option<String> {
-    if declared.fields().len() != actual.fields().len() {
-        return Some(format!(
-            "{} columns, declared {}",
-            actual.fields().len(),
-            declared.fields().len()
-        ));
-    }
-    for (d, a) in declared.fields().iter().zip(actual.fields()) {
-        if d.name() != a.name()
-            || d.data_type() != a.data_type()
-            || d.is_nullable() != a.is_nullable()
-        {
-            return Some(format!(
-                "column `{}` {} (nullable {}), declared `{}` {} (nullable {})",
-                a.name(),
-                a.data_type(),
-                a.is_nullable(),
-                d.name(),
-                d.data_type(),
-                d.is_nullable()
-            ));
-        }
-    }
-    None
 }

@@ -142,6 +142,11 @@ impl PluginLibrary {
         if !path.is_file() {
             return Err(open_err("no such file".into()));
         }
+        match super::elf::check_file(path) {
+            Ok(None) => {}
+            Ok(Some(why)) => return Err(open_err(why)),
+            Err(e) => return Err(open_err(e.to_string())),
+        }
         // SAFETY: loading a library runs its initialisers; qdp plugins are
         // trusted code chosen by the operator's configuration.
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| open_err(e.to_string()))?;

@@ -3,5 +3,6 @@
 
 pub mod abi;
 pub mod arrow_io;
+mod elf;
 pub mod export;
 pub mod host;

@@ -154,7 +154,11 @@ impl Sink for Mem {
         })
     }
     fn accepts(&self) -> Accepts {
-        Accepts::Categories(vec!["test_counts".into(), "hello_counts".into(), "fixture_rows".into()])
+        Accepts::Categories(vec![
+            "test_counts".into(),
+            "hello_counts".into(),
+            "fixture_rows".into(),
+        ])
     }
     async fn write(&mut self, batches: &[Batch]) -> Result<()> {
         let emitted = self.emitted.load(Ordering::SeqCst);

@@ -6,6 +6,7 @@
 //! implement the same [`qdp_sdk`] traits as plugins, on a [`Registry`].
 
 pub mod admin;
+pub mod buffer;
 pub mod component;
 pub mod config;
 pub mod metrics;

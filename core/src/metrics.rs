@@ -149,6 +149,7 @@ type Counter = (&'static str, &'static str, fn(&ComponentMetrics) -> i64);
 #[derive(Default)]
 pub struct Metrics {
     components: Mutex<BTreeMap<String, (String, Arc<ComponentMetrics>)>>,
+    buffers: Mutex<BTreeMap<String, Arc<crate::buffer::Buffer>>>,
 }
 
 impl Metrics {
@@ -160,6 +161,18 @@ impl Metrics {
                 .or_insert_with(|| (kind.to_string(), Arc::default()))
                 .1,
         )
+    }
+
+    /// Reports the disk buffer on the output of component `id`.
+    pub fn register_buffer(&self, id: &str, buffer: Arc<crate::buffer::Buffer>) {
+        let mut map = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(id.to_string(), buffer);
+    }
+
+    /// Figures of every disk buffer, by the id of the component it follows.
+    pub fn buffers(&self) -> Vec<(String, crate::buffer::BufferStats)> {
+        let map = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(id, b)| (id.clone(), b.stats())).collect()
     }
 
     /// A snapshot of every component: id, kind, metrics.
@@ -265,6 +278,7 @@ impl Metrics {
             );
             let _ = writeln!(out, "{name}_count{{{labels}}} {}", m.latency.count());
         }
+        render_buffers(&mut out, pipeline, &self.buffers());
         out
     }
 
@@ -278,7 +292,93 @@ impl Metrics {
             .iter()
             .map(|(id, k, m)| (id.clone(), serde_json::json!({ "kind": k, "state": m.state(), "errors": m.errors.load(Relaxed) })))
             .collect();
-        serde_json::json!({ "status": if healthy { "ok" } else { "degraded" }, "components": comps })
+        let buffers: serde_json::Map<String, serde_json::Value> = self
+            .buffers()
+            .into_iter()
+            .map(|(id, s)| {
+                (
+                    id,
+                    serde_json::json!({
+                        "pending_bytes": s.pending_bytes,
+                        "pending_records": s.pending_records,
+                        "oldest_unconsumed_s": s.oldest_unconsumed.map(|d| d.as_secs_f64()),
+                        "full": s.blocked_for.is_some(),
+                    }),
+                )
+            })
+            .collect();
+        let full = buffers.values().any(|b| b["full"] == true);
+        let status = if !healthy || full { "degraded" } else { "ok" };
+        serde_json::json!({ "status": status, "components": comps, "buffers": buffers })
+    }
+}
+
+/// Gauges of the disk buffers.
+fn render_buffers(
+    out: &mut String,
+    pipeline: &str,
+    buffers: &[(String, crate::buffer::BufferStats)],
+) {
+    type Gauge = (
+        &'static str,
+        &'static str,
+        fn(&crate::buffer::BufferStats) -> f64,
+    );
+    let gauges: [Gauge; 8] = [
+        (
+            "qdp_buffer_disk_bytes",
+            "Bytes of buffer segment files on disk",
+            |s| s.disk_bytes as f64,
+        ),
+        ("qdp_buffer_segments", "Buffer segment files on disk", |s| {
+            s.segments as f64
+        }),
+        (
+            "qdp_buffer_pending_bytes",
+            "Buffered bytes some consumer has not committed",
+            |s| s.pending_bytes as f64,
+        ),
+        (
+            "qdp_buffer_pending_records",
+            "Buffered batches some consumer has not committed",
+            |s| s.pending_records as f64,
+        ),
+        (
+            "qdp_buffer_oldest_unconsumed_seconds",
+            "Age of the oldest buffered batch not yet committed by every consumer",
+            |s| s.oldest_unconsumed.map_or(0.0, |d| d.as_secs_f64()),
+        ),
+        (
+            "qdp_buffer_full_seconds",
+            "How long appends have been held back by a full buffer (0 when not full)",
+            |s| s.blocked_for.map_or(0.0, |d| d.as_secs_f64()),
+        ),
+        ("qdp_buffer_fsyncs_total", "Buffer fsyncs", |s| {
+            s.fsyncs as f64
+        }),
+        (
+            "qdp_buffer_last_fsync_seconds",
+            "Duration of the last buffer fsync",
+            |s| s.last_fsync.as_secs_f64(),
+        ),
+    ];
+    if buffers.is_empty() {
+        return;
+    }
+    for (name, help, get) in gauges {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
+        for (id, s) in buffers {
+            let _ = writeln!(
+                out,
+                "{name}{{pipeline=\"{pipeline}\",component=\"{id}\"}} {}",
+                get(s)
+            );
+        }
     }
 }
 

@@ -21,8 +21,8 @@
 //! ```
 
 use crate::config::{
-    BatchPolicy, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, PipelineConfig, RestartPolicy,
-    load_pipeline, parse_pipeline,
+    BatchPolicy, BufferConfig, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, PipelineConfig,
+    RestartPolicy, load_pipeline, parse_pipeline,
 };
 use crate::metrics::Metrics;
 use crate::plan::{Plan, plan};
@@ -176,7 +176,16 @@ impl PipelineBuilder {
             option_locs: Default::default(),
             batch,
             restart: RestartPolicy::default(),
+            buffer: None,
         });
+        self
+    }
+
+    /// Puts a durable disk buffer on the output of component `id` (added before).
+    pub fn buffer(mut self, id: &str, buffer: BufferConfig) -> Self {
+        if let Some(c) = self.cfg.components.iter_mut().find(|c| c.id == id) {
+            c.buffer = Some(buffer);
+        }
         self
     }
 

@@ -189,6 +189,10 @@ impl Buffer {
                     reason: format!("cursor at record {at} is past the end of the buffer ({next})"),
                 });
             }
+            if !stored.contains_key(c) {
+                // Written now so operators see every consumer from the start.
+                cursor::store(&cdir, c, at)?;
+            }
             cursors.insert(c.clone(), at.max(oldest));
         }
         for name in stored.keys().filter(|k| !consumers.contains(k)) {

@@ -12,12 +12,14 @@ mod error;
 mod interpolate;
 mod model;
 mod parse;
+mod size;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors, Loc, closest};
 pub use interpolate::interpolate;
 pub use model::*;
 pub use parse::parse_pipeline;
+pub use size::parse_size;
 
 use std::path::Path;
 

@@ -52,6 +52,19 @@ pub struct ComponentConfig {
     pub batch: BatchPolicy,
     /// `restart`: how a failing component is retried.
     pub restart: RestartPolicy,
+    /// `buffer`: a durable disk buffer on this component's output.
+    pub buffer: Option<BufferConfig>,
+}
+
+/// `[sources.ID.buffer]` or `[transforms.ID.buffer]`: the component's
+/// output is appended to a disk buffer and acknowledged once fsynced; each
+/// downstream component reads it at its own pace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferConfig {
+    /// `dir`: where the segments and cursors live (default `<data_dir>/buffers/<id>`).
+    pub dir: Option<PathBuf>,
+    /// `max_bytes`, `segment_bytes`, `fsync`, `group_commit`.
+    pub options: crate::buffer::BufferOptions,
 }
 
 impl ComponentConfig {

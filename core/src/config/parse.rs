@@ -5,6 +5,7 @@ use super::duration::parse_duration;
 use super::error::{ConfigError, ConfigErrors, Loc, closest};
 use super::interpolate::interpolate;
 use super::model::*;
+use super::size::parse_size;
 use std::path::{Path, PathBuf};
 use toml_edit::{Item, Table, Value};
 
@@ -16,7 +17,7 @@ const PIPELINE_KEYS: &[&str] = &[
     "shutdown_timeout",
     "channel_capacity",
 ];
-const RESERVED: &[&str] = &["type", "inputs", "batch", "restart"];
+const RESERVED: &[&str] = &["type", "inputs", "batch", "restart", "buffer"];
 
 struct Parser<'a> {
     file: &'a Path,
@@ -302,6 +303,7 @@ impl Parser<'_> {
                 restart.backoff_max = d;
             }
         }
+        let buffer = self.buffer(&table, &key, kind);
         let mut options = serde_json::Map::new();
         let mut option_locs = std::collections::BTreeMap::new();
         for (k, v) in table.iter() {
@@ -325,7 +327,83 @@ impl Parser<'_> {
             option_locs,
             batch,
             restart,
+            buffer,
         })
+    }
+
+    fn buffer(&mut self, table: &Table, key: &str, kind: Kind) -> Option<BufferConfig> {
+        let t = self.table(table, "buffer", key)?;
+        let t = &*t;
+        let bkey = format!("{key}.buffer");
+        if kind == Kind::Sink {
+            let loc = self.key_loc(table, "buffer");
+            self.error(
+                loc,
+                bkey,
+                "a buffer holds a component's output, and a sink has none",
+                "put the buffer on the source or transform that feeds this sink",
+            );
+            return None;
+        }
+        self.unknown_keys(
+            t,
+            &bkey,
+            &["dir", "max_bytes", "segment_bytes", "fsync", "group_commit"],
+        );
+        let mut b = BufferConfig {
+            dir: self.string(t, "dir", &bkey).map(PathBuf::from),
+            options: crate::buffer::BufferOptions::default(),
+        };
+        if let Some(n) = self.size(t, "max_bytes", &bkey) {
+            b.options.max_bytes = n;
+        }
+        if let Some(n) = self.size(t, "segment_bytes", &bkey) {
+            b.options.segment_bytes = n;
+        }
+        let every = self
+            .duration(t, "group_commit", &bkey)
+            .unwrap_or(std::time::Duration::from_millis(10));
+        b.options.fsync = match self.string(t, "fsync", &bkey).as_deref() {
+            None | Some("group") => crate::buffer::FsyncPolicy::GroupCommit(every),
+            Some("always") => crate::buffer::FsyncPolicy::Always,
+            Some("os") => crate::buffer::FsyncPolicy::Os,
+            Some(other) => {
+                let loc = self.key_loc(t, "fsync");
+                self.error(
+                    loc,
+                    format!("{bkey}.fsync"),
+                    format!("`{other}` is not an fsync policy"),
+                    "use \"group\" (every group_commit interval), \"always\" or \"os\"",
+                );
+                crate::buffer::FsyncPolicy::GroupCommit(every)
+            }
+        };
+        Some(b)
+    }
+
+    fn size(&mut self, t: &Table, key: &str, prefix: &str) -> Option<u64> {
+        let v = self.json(t.get(key)?, &join(prefix, key))?;
+        let parsed = match &v {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{n} is not a positive size")),
+            serde_json::Value::String(s) => parse_size(s),
+            _ => Err("must be a size".to_string()),
+        };
+        match parsed {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let loc = self.key_loc(t, key);
+                self.error(
+                    loc,
+                    join(prefix, key),
+                    e,
+                    "write a size such as \"512MiB\" or a number of bytes",
+                );
+                None
+            }
+        }
     }
 
     fn json(&mut self, item: &Item, key: &str) -> Option<serde_json::Value> {

@@ -14,6 +14,8 @@ pub struct Envelope {
     pub acks: Vec<AckRef>,
     /// When the source handed the rows to the runtime.
     pub received: Instant,
+    /// The output port it left its producer on (`None` = main).
+    pub port: Option<String>,
 }
 
 impl Clone for Envelope {
@@ -22,6 +24,7 @@ impl Clone for Envelope {
             batch: self.batch.clone(),
             acks: self.acks.clone(),
             received: self.received,
+            port: self.port.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! left unacknowledged, to be replayed by the next run.
 
 pub mod ack;
+mod buffered;
 mod conform;
 mod envelope;
 mod sink;
@@ -21,13 +22,14 @@ pub use envelope::Envelope;
 pub use source::SourceOutcome;
 pub use supervise::backoff;
 
+use crate::buffer::Buffer;
 use crate::component::Instance;
 use crate::config::{ComponentConfig, Kind};
 use crate::metrics::{ComponentMetrics, Metrics};
 use crate::plan::{Plan, context_for};
 use crate::registry::ComponentType;
 use qdp_sdk::{Context, PluginError, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,6 +82,43 @@ pub struct RunReport {
     pub unacknowledged_batches: usize,
 }
 
+/// A buffer reader to start: the consumer's channel and the ports it reads.
+type ReaderPlan = (mpsc::Sender<Envelope>, BTreeSet<Option<String>>);
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Source => "source",
+        Kind::Transform => "transform",
+        Kind::Sink => "sink",
+    }
+}
+
+/// Opens the disk buffer of every component that has one, for its consumers.
+fn open_buffers(plan: &Plan, metrics: &Metrics) -> Result<BTreeMap<String, Arc<Buffer>>> {
+    let mut out = BTreeMap::new();
+    for n in &plan.nodes {
+        let Some(b) = &n.config.buffer else {
+            continue;
+        };
+        let id = &n.config.id;
+        let consumers: Vec<String> = plan
+            .nodes
+            .iter()
+            .filter(|c| c.config.inputs.iter().any(|(i, _)| &i.component == id))
+            .map(|c| c.config.id.clone())
+            .collect();
+        let dir = b
+            .dir
+            .clone()
+            .unwrap_or_else(|| plan.config.data_dir.join("buffers").join(id));
+        let buf = Buffer::open(&dir, b.options.clone(), &consumers)
+            .map_err(|e| buffered::buffer_error(id, e))?;
+        metrics.register_buffer(id, Arc::clone(&buf));
+        out.insert(id.clone(), buf);
+    }
+    Ok(out)
+}
+
 /// Runs `plan` until every source is exhausted and drained, or `shutdown`
 /// resolves (then drains within the pipeline's shutdown timeout).
 pub async fn run(
@@ -98,10 +137,22 @@ pub async fn run(
         senders.insert(n.config.id.clone(), tx);
         inputs.insert(n.config.id.clone(), rx);
     }
+    let buffers = open_buffers(&plan, &metrics)?;
     let mut routes: HashMap<String, transform::Routes> = HashMap::new();
+    // (producer, consumer) -> the consumer's channel and the ports it reads.
+    let mut readers: BTreeMap<(String, String), ReaderPlan> = BTreeMap::new();
     for n in &plan.nodes {
         for (input, _) in &n.config.inputs {
-            if let Some(tx) = senders.get(&n.config.id) {
+            let Some(tx) = senders.get(&n.config.id) else {
+                continue;
+            };
+            if buffers.contains_key(&input.component) {
+                readers
+                    .entry((input.component.clone(), n.config.id.clone()))
+                    .or_insert_with(|| (tx.clone(), BTreeSet::new()))
+                    .1
+                    .insert(input.port.clone());
+            } else {
                 routes
                     .entry(input.component.clone())
                     .or_default()
@@ -113,13 +164,47 @@ pub async fn run(
     }
     drop(senders);
     let mut tasks: JoinSet<(String, Result<Option<SourceOutcome>>)> = JoinSet::new();
+    for (producer, buf) in &buffers {
+        let (tx, rx) = mpsc::channel(cfg.channel_capacity);
+        let ports: BTreeSet<Option<String>> = readers
+            .iter()
+            .filter(|((p, _), _)| p == producer)
+            .flat_map(|(_, (_, ports))| ports.iter().cloned())
+            .collect();
+        let my = routes.entry(producer.clone()).or_default();
+        for port in ports {
+            my.insert(port, vec![tx.clone()]);
+        }
+        let (id, buf) = (format!("{producer}.buffer"), Arc::clone(buf));
+        tasks.spawn(async move {
+            let r = buffered::run_writer(id.clone(), buf, rx).await;
+            (id, r.map(|_| None))
+        });
+    }
+    for ((producer, consumer), (tx, ports)) in readers {
+        let Some(n) = plan.nodes.iter().find(|n| n.config.id == consumer) else {
+            continue;
+        };
+        let Some(buf) = buffers.get(&producer).cloned() else {
+            continue;
+        };
+        let env = TaskEnv {
+            config: n.config.clone(),
+            ty: n.ty.clone(),
+            context: context_for(&cfg, &n.config),
+            metrics: metrics.component(&consumer, kind_name(n.config.kind)),
+            data_dir: cfg.data_dir.clone(),
+            stop: stop_rx.clone(),
+        };
+        let id = format!("{producer}.buffer->{consumer}");
+        tasks.spawn(async move {
+            let r = buffered::run_reader(env, producer, buf, ports, tx).await;
+            (id, r.map(|_| None))
+        });
+    }
     for n in plan.nodes.iter_mut() {
         let id = n.config.id.clone();
-        let kind = match n.config.kind {
-            Kind::Source => "source",
-            Kind::Transform => "transform",
-            Kind::Sink => "sink",
-        };
+        let kind = kind_name(n.config.kind);
         let env = TaskEnv {
             config: n.config.clone(),
             ty: n.ty.clone(),

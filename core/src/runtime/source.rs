@@ -164,6 +164,7 @@ pub async fn run_source(
                         },
                     },
                     received: Instant::now(),
+                    port: None,
                 };
                 if !send_all(&outputs, env).await {
                     return Err(PluginError::internal("a downstream component stopped")

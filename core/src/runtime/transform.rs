@@ -70,6 +70,7 @@ pub async fn run_transform(
                 },
                 acks: inp.acks.clone(),
                 received: inp.received,
+                port: e.port.clone(),
             };
             match routes.get(&e.port) {
                 Some(targets) if !targets.is_empty() => {

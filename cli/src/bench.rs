@@ -13,11 +13,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 /// Runs a named benchmark and prints its `bench ...` line last.
-pub async fn main(name: &str, ticks: u64, runs: usize) -> Result<(), String> {
+pub async fn main(name: &str, ticks: Option<u64>, runs: usize) -> Result<(), String> {
     match name {
-        "foundation" => foundation(ticks, runs.max(1)).await,
+        "foundation" => foundation(ticks.unwrap_or(5_000_000), runs.max(1)).await,
+        "buffer" => crate::bench_buffer::run(ticks.unwrap_or(2_000_000), runs.max(1)).await,
         other => Err(format!(
-            "bench {other}: unknown benchmark (available: foundation)"
+            "bench {other}: unknown benchmark (available: foundation, buffer)"
         )),
     }
 }
@@ -26,7 +27,7 @@ fn sim_options(ticks: u64) -> serde_json::Value {
     json!({ "seed": 42, "rate": 0, "max_ticks": ticks, "batch_size": 8192 })
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
@@ -108,8 +109,8 @@ async fn pipeline_run(ticks: u64) -> Result<(f64, f64), String> {
     Ok((ticks as f64 / secs, p99))
 }
 
-/// Polls the market simulator plugin for the same ticks, untimed.
-fn generate(ticks: u64) -> Result<Vec<RecordBatch>, String> {
+/// Polls the market simulator plugin for ticks, untimed.
+pub fn generate(options: serde_json::Value) -> Result<Vec<RecordBatch>, String> {
     let mut reg = Registry::default();
     reg.load_plugin_dirs(&search_path(&[]));
     let ty = reg.get("market_sim").ok_or("market_sim plugin not found next to the qdp binary: build the workspace (cargo xtask bench does)")?;
@@ -119,7 +120,7 @@ fn generate(ticks: u64) -> Result<Vec<RecordBatch>, String> {
     };
     let lib = qdp_sdk::ffi::host::PluginLibrary::open(&path).map_err(|e| e.to_string())?;
     let mut inst = lib
-        .instantiate(Kind::Source, &sim_options(ticks), &Context::default())
+        .instantiate(Kind::Source, &options, &Context::default())
         .map_err(|e| e.to_string())?;
     inst.start(None).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -175,7 +176,7 @@ async fn foundation(ticks: u64, runs: usize) -> Result<(), String> {
         p99s.push(p99);
     }
     let rss = peak_rss_mb();
-    let batches = tokio::task::spawn_blocking(move || generate(ticks))
+    let batches = tokio::task::spawn_blocking(move || generate(sim_options(ticks)))
         .await
         .map_err(|e| e.to_string())??;
     let mut base = Vec::new();

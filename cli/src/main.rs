@@ -1,7 +1,9 @@
-//! The `qdp` command line: run and check pipelines, inspect plugins and
-//! category schemas, and run the foundation benchmark.
+//! The `qdp` command line: run and check pipelines, inspect plugins,
+//! category schemas and disk buffers, and run the benchmarks.
 
 mod bench;
+mod bench_buffer;
+mod buffer;
 mod logging;
 mod plugins;
 mod run;
@@ -48,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: plugins::PluginsCommand,
     },
+    /// Inspect or verify a disk buffer directory.
+    Buffer {
+        #[command(subcommand)]
+        command: buffer::BufferCommand,
+    },
     /// List category schemas, or print one with its glossary.
     Schemas {
         /// A schema name; without it, all are listed.
@@ -58,12 +65,12 @@ enum Command {
     },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
-        /// Which benchmark: foundation.
+        /// Which benchmark: foundation or buffer.
         #[arg(default_value = "foundation")]
         name: String,
-        /// Ticks to push through.
-        #[arg(long, default_value_t = 5_000_000)]
-        ticks: u64,
+        /// Ticks to push through (default: 5M for foundation, 2M for buffer).
+        #[arg(long)]
+        ticks: Option<u64>,
         /// Repetitions; medians are reported.
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -102,6 +109,7 @@ fn main() -> ExitCode {
                 run::validate(&file).await
             }
             Command::Plugins { command } => plugins::main(command),
+            Command::Buffer { command } => buffer::main(command),
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             Command::Bench { name, ticks, runs } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));

@@ -4,84 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::record::Field;
+mod common;
+
+use common::{Guard, files_with, ok, parquet_seqs, plugin_dir, qdp, wait_for_files};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-fn plugin_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_BIN_EXE_qdp"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert!(
-        dir.join("libqdp_market_sim.so").exists(),
-        "plugins are missing from {}: run `cargo build --workspace` first (cargo xtask test does)",
-        dir.display()
-    );
-    dir
-}
-
-fn qdp(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qdp"));
-    c.current_dir(cwd)
-        .env("QDP_PLUGIN_PATH", plugin_dir())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "qdp failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_with(&p, ext));
-        } else if p.extension().is_some_and(|x| x == ext) {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// Every `seq` in the Parquet files under `dir`, read row by row with the
-/// parquet crate's record reader (not the Arrow path the sink writes with).
-fn parquet_seqs(dir: &Path) -> Vec<u64> {
-    let mut seqs = Vec::new();
-    for f in files_with(dir, "parquet") {
-        let reader = SerializedFileReader::new(std::fs::File::open(&f).unwrap()).unwrap();
-        let declared = reader.metadata().file_metadata().num_rows();
-        let mut n = 0;
-        for row in reader.get_row_iter(None).unwrap() {
-            let row = row.unwrap();
-            let seq = row
-                .get_column_iter()
-                .find(|(name, _)| name.as_str() == "seq")
-                .map(|(_, v)| v.clone());
-            match seq {
-                Some(Field::ULong(v)) => seqs.push(v),
-                Some(Field::Long(v)) => seqs.push(v as u64),
-                other => panic!("{}: seq is {other:?}", f.display()),
-            }
-            n += 1;
-        }
-        assert_eq!(n, declared, "{}: row count in the footer", f.display());
-    }
-    seqs
-}
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 fn ndjson_seqs(dir: &Path) -> Vec<u64> {
     let mut seqs = Vec::new();
@@ -177,19 +106,6 @@ batch = {{ max_rows = 4000, max_wait = "100ms" }}
     )
 }
 
-/// Waits until at least `n` more committed files exist than `before`, or the child exits.
-fn wait_for_files(child: &mut Child, out: &Path, before: usize, n: usize) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = files_with(out, "parquet").len();
-        if now >= before + n || child.try_wait().unwrap().is_some() {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "no progress: {now} files");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigkill_in_the_middle_of_runs_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,12 +114,14 @@ fn sigkill_in_the_middle_of_runs_loses_and_duplicates_nothing() {
     std::fs::write(dir.path().join("p.toml"), kill_pipeline(&data, &out, ticks)).unwrap();
     let mut kills = 0;
     for round in 0..4 {
-        let mut child = qdp(dir.path())
-            .args(["run", "p.toml"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = Guard::new(
+            qdp(dir.path())
+                .args(["run", "p.toml"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         let before = files_with(&out, "parquet").len();
         wait_for_files(&mut child, &out, before, 1 + round);
         if child.try_wait().unwrap().is_none() {
@@ -239,19 +157,21 @@ fn sigterm_drains_commits_and_exits_zero() {
         kill_pipeline(&data, &out, 100_000_000),
     )
     .unwrap();
-    let mut child = qdp(dir.path())
-        .args(["run", "p.toml", "--summary-json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Guard::new(
+        qdp(dir.path())
+            .args(["run", "p.toml", "--summary-json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for_files(&mut child, &out, 0, 2);
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
-    let output = child.wait_with_output().unwrap();
+    let output = child.take().wait_with_output().unwrap();
     assert!(output.status.success(), "exit status {}", output.status);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["unacknowledged_batches"], 0, "{summary}");
@@ -262,12 +182,14 @@ fn sigterm_drains_commits_and_exits_zero() {
         "everything emitted was committed before exit"
     );
     // The next run resumes exactly where the drained one stopped.
-    let mut child = qdp(dir.path())
-        .args(["run", "p.toml", "--for", "1s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Guard::new(
+        qdp(dir.path())
+            .args(["run", "p.toml", "--for", "1s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert!(child.wait().unwrap().success());
     let mut seqs = parquet_seqs(&out);
     seqs.sort_unstable();

@@ -117,7 +117,7 @@ fn bench(name: &str) -> Result<(), String> {
     step(&format!("qdp bench {name}"), run)
 }
 
-const USAGE: &str = "usage: cargo xtask <demo | test | bench [foundation]>";
+const USAGE: &str = "usage: cargo xtask <demo | test | bench [foundation | buffer]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -114,6 +114,9 @@ pub async fn run_reader(
             Some(ev) = ack_rx.recv() => {
                 tracker.record(ev);
             }
+            // A commit that is due must not wait for more traffic: a full
+            // buffer only makes room when this consumer commits.
+            _ = tokio::time::sleep_until((last_commit + COMMIT_EVERY).into()), if ackable > committed => {}
             rec = reader.next() => {
                 let rec = match rec {
                     Ok(Some(r)) => r,

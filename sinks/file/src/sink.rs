@@ -112,6 +112,8 @@ impl Sink for FileSink {
                 continue;
             }
             group.sort_by_key(|b| b.meta.seq);
+            // A replay through a buffer can deliver a batch twice in one write.
+            group.dedup_by_key(|b| b.meta.seq);
             let (first, last) = (group[0].meta.seq, group[group.len() - 1].meta.seq);
             // One file per distinct schema (rejects of two stages differ).
             let mut by_schema: Vec<Vec<&RecordBatch>> = Vec::new();

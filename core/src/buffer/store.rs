@@ -450,7 +450,9 @@ impl Buffer {
             .await
             .map_err(|e| BufferError::Failed(format!("fsync task: {e}")))?;
         let mut st = self.lock()?;
-        st.last_sync = Instant::now();
+        // Windows are measured from fsync start to fsync start, so a slow
+        // fsync does not stretch the interval on top of itself.
+        st.last_sync = t;
         if let Err(e) = synced {
             // After a failed fsync the kernel may have dropped the dirty
             // pages: nothing written since the last good fsync can be trusted.

@@ -131,7 +131,8 @@ pub enum Frame {
     Good { payload: Vec<u8> },
     /// Clean end of the file.
     End,
-    /// The file ends inside this frame: a torn write.
+    /// A torn write: the file ends inside this frame, this last frame of
+    /// the file fails its checksum, or only zeros are left.
     Torn { reason: String },
     /// A whole frame that fails its checksum or sanity checks.
     Bad { reason: String },
@@ -150,6 +151,21 @@ pub fn read_frame(r: &mut impl Read, remaining: u64) -> std::io::Result<Frame> {
     let mut h = [0u8; 8];
     r.read_exact(&mut h)?;
     let (len, crc) = parse_header(&h);
+    if len == 0 && crc == 0 {
+        // A file extended by a crash before its data reached the disk reads
+        // back as zeros: torn if nothing but zeros follows.
+        let mut rest = Vec::new();
+        r.take(remaining - FRAME_HEADER).read_to_end(&mut rest)?;
+        return Ok(if rest.iter().all(|b| *b == 0) {
+            Frame::Torn {
+                reason: format!("{remaining} zero bytes at the end of the file"),
+            }
+        } else {
+            Frame::Bad {
+                reason: "zero frame header followed by data".into(),
+            }
+        });
+    }
     if len > MAX_PAYLOAD || (len as usize) < PREFIX {
         // A length beyond the file is what a torn header looks like too.
         return Ok(if FRAME_HEADER + len as u64 > remaining {
@@ -174,8 +190,15 @@ pub fn read_frame(r: &mut impl Read, remaining: u64) -> std::io::Result<Frame> {
     r.read_exact(&mut payload)?;
     let actual = crc32c::crc32c(&payload);
     if actual != crc {
-        return Ok(Frame::Bad {
-            reason: format!("checksum mismatch (stored {crc:08x}, computed {actual:08x})"),
+        let reason = format!("checksum mismatch (stored {crc:08x}, computed {actual:08x})");
+        // The last frame of a file failing its checksum is what a crash
+        // mid-write leaves when the length reached the disk before the data.
+        return Ok(if FRAME_HEADER + len as u64 == remaining {
+            Frame::Torn {
+                reason: format!("{reason} in the last frame of the file"),
+            }
+        } else {
+            Frame::Bad { reason }
         });
     }
     Ok(Frame::Good { payload })

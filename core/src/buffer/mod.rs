@@ -55,9 +55,13 @@
 //! # Recovery
 //!
 //! Opening scans the frame headers of every segment and verifies every
-//! checksum of the last one. A torn tail of the last segment (the file ends
-//! inside a frame: a crash mid-write) is truncated with a warning; those
-//! records were never durable, so never acknowledged. Anything else (a bad
+//! checksum of the last one. A torn tail of the last segment is truncated
+//! with a warning naming segment and offset. Torn means what a crash
+//! mid-write leaves: the file ends inside a frame (short header, length past
+//! the end), the last frame of the file fails its checksum, or the file ends
+//! in zeros (extended, data never written). Such a record was not fsynced,
+//! so never acknowledged (a tail record that rotted after its fsync looks
+//! the same and is cut too, loudly). Anything else (a bad
 //! checksum with data after it, a gap between segments, a record out of
 //! sequence, a cursor past the end) refuses to open, naming segment and
 //! offset. A sealed segment that goes bad later is caught when read: the

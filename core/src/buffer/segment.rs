@@ -24,7 +24,8 @@ pub struct RecMeta {
 pub struct Problem {
     /// Offset of the frame.
     pub offset: u64,
-    /// The file ends inside the frame (a torn write), rather than a whole bad frame.
+    /// A torn write (the file ends inside the frame, the last frame fails
+    /// its checksum, or only zeros are left) rather than damage mid-file.
     pub torn: bool,
     /// What is wrong.
     pub reason: String,

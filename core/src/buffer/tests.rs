@@ -222,6 +222,88 @@ async fn a_torn_tail_is_truncated_on_open_and_nothing_durable_is_lost() {
 }
 
 #[tokio::test]
+async fn a_bad_last_frame_or_a_zero_filled_tail_is_a_torn_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let names = consumers(&["c"]);
+    let o = opts(1 << 20, FsyncPolicy::Always);
+    {
+        let b = Buffer::open(d.path(), o.clone(), &names).unwrap();
+        for i in 0..3 {
+            put(&b, i).await;
+        }
+    }
+    let seg = segment_files(d.path()).pop().unwrap();
+    let recs = segment::scan(&seg, 0, true).unwrap().records;
+    let last = recs[2];
+    // The length reached the disk, the data did not.
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[(last.offset + last.bytes - 1) as usize] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let v = verify(d.path(), false).unwrap();
+    let (_, p) = v.problem.clone().unwrap();
+    assert!(p.torn && p.offset == last.offset, "{v:?}");
+    {
+        let b = Buffer::open(d.path(), o.clone(), &names).unwrap();
+        assert_eq!(std::fs::metadata(&seg).unwrap().len(), last.offset);
+        assert_eq!(put(&b, 2).await, 2, "the torn record's index is reused");
+    }
+    // The file was extended but its new blocks were never written.
+    let end = std::fs::metadata(&seg).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(&[0u8; 5000]).unwrap();
+    drop(f);
+    let v = verify(d.path(), true).unwrap();
+    let (_, p) = v.problem.clone().unwrap();
+    assert!(p.torn && p.offset == end && v.repaired, "{v:?}");
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), end);
+    f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(&[0u8; 3]).unwrap();
+    drop(f);
+    let b = Buffer::open(d.path(), o, &names).unwrap();
+    let mut r = b.reader("c").unwrap();
+    for i in 0..3 {
+        let rec = r.next().await.unwrap().unwrap();
+        assert_eq!((rec.index, rec.batch), (i, batch(i as i64 * 10, 10)));
+    }
+    assert_eq!(put(&b, 3).await, 3);
+}
+
+#[tokio::test]
+async fn a_bad_checksum_with_records_after_it_refuses_to_open() {
+    let d = tempfile::tempdir().unwrap();
+    let names = consumers(&["c"]);
+    let o = opts(1 << 20, FsyncPolicy::Always);
+    {
+        let b = Buffer::open(d.path(), o.clone(), &names).unwrap();
+        for i in 0..3 {
+            put(&b, i).await;
+        }
+    }
+    let seg = segment_files(d.path()).pop().unwrap();
+    let victim = segment::scan(&seg, 0, true).unwrap().records[1];
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[(victim.offset + FRAME_OFFSET_INTO_PAYLOAD) as usize] ^= 0x80;
+    std::fs::write(&seg, &bytes).unwrap();
+    match Buffer::open(d.path(), o, &names) {
+        Err(BufferError::Corrupt {
+            segment, offset, ..
+        }) => assert_eq!((segment, offset), (seg.clone(), victim.offset)),
+        Err(e) => panic!("expected corruption, got {e}"),
+        Ok(_) => panic!("a buffer with a bad record mid-segment opened"),
+    }
+    let v = verify(d.path(), true).unwrap();
+    let (s, p) = v.problem.unwrap();
+    assert_eq!(
+        (s, p.offset, p.torn, v.repaired),
+        (seg.clone(), victim.offset, false, false)
+    );
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes, "nothing was cut");
+}
+
+/// Somewhere inside the payload's metadata, past the frame header and prefix.
+const FRAME_OFFSET_INTO_PAYLOAD: u64 = 8 + 30;
+
+#[tokio::test]
 async fn a_flipped_byte_in_a_sealed_segment_is_reported_and_never_read_past() {
     let d = tempfile::tempdir().unwrap();
     let names = consumers(&["c"]);
@@ -309,7 +391,10 @@ mod model {
         Read(usize),
         Commit(usize),
         Reopen,
-        CrashMidAppend(u8),
+        /// A crash mid-append leaves the tail: cut at a byte (1..255 of 256)
+        /// of the frame (shape 0), the whole frame with its data garbled
+        /// (shape 1), or zeros (shape 2).
+        CrashMidAppend(u8, u8),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -318,7 +403,7 @@ mod model {
             3 => (0usize..2).prop_map(Op::Read),
             2 => (0usize..2).prop_map(Op::Commit),
             1 => Just(Op::Reopen),
-            1 => (1u8..255).prop_map(Op::CrashMidAppend),
+            1 => (1u8..255, 0u8..3).prop_map(|(cut, shape)| Op::CrashMidAppend(cut, shape)),
         ]
     }
 
@@ -363,20 +448,28 @@ mod model {
                     readers[c].commit(m.read[c]).unwrap();
                     m.committed[c] = m.committed[c].max(m.read[c]);
                 }
-                Op::Reopen | Op::CrashMidAppend(_) => {
+                Op::Reopen | Op::CrashMidAppend(..) => {
                     drop(readers);
                     drop(b);
-                    if let Op::CrashMidAppend(cut) = op
+                    if let Op::CrashMidAppend(cut, shape) = op
                         && let Some(last) = segment_files(d.path()).pop()
                     {
                         let mut frame = frame::encode(0, b"m", &batch(0, 5)).unwrap();
                         frame::seal(&mut frame, m.rows.len() as u64);
                         let keep = (frame.len() * cut as usize / 256).max(1);
+                        let tail = match shape {
+                            0 => frame[..keep].to_vec(),
+                            1 => {
+                                frame[keep.max(8 + 28)] ^= 0x10;
+                                frame
+                            }
+                            _ => vec![0u8; keep],
+                        };
                         let mut f = std::fs::OpenOptions::new()
                             .append(true)
                             .open(&last)
                             .unwrap();
-                        f.write_all(&frame[..keep]).unwrap();
+                        f.write_all(&tail).unwrap();
                     }
                     b = Buffer::open(d.path(), o.clone(), &names).unwrap();
                     readers = NAMES.iter().map(|n| b.reader(n).unwrap()).collect();

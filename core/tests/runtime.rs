@@ -176,3 +176,37 @@ async fn a_slow_sink_holds_the_source_back() {
     assert!(max <= 1_000, "source ran {max} rows ahead of the sink");
     assert_eq!(sorted_rows("slow").len(), 50_000);
 }
+
+/// After a failed run, a replayable source resends its batches under the
+/// same numbers (so sinks can skip what they have), while a source that
+/// cannot replay gets numbers it never used (so sinks never skip new data).
+#[tokio::test]
+async fn batch_numbers_are_reused_only_by_sources_that_replay() {
+    for (ty, store, first_seq) in [
+        ("test_count", "numbers_replay", 0),
+        ("test_live_count", "numbers_live", 1024),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = toml(dir.path(), store, 3_000, "")
+            .replace("type = \"test_count\"", &format!("type = \"{ty}\""));
+        with_store(store, |s| s.always_fail = true);
+        let p = Pipeline::from_toml_str("t.toml", &cfg, registry())
+            .await
+            .unwrap();
+        assert!(p.run_until(std::future::pending()).await.is_err());
+        with_store(store, |s| s.always_fail = false);
+        let p = Pipeline::from_toml_str("t.toml", &cfg, registry())
+            .await
+            .unwrap();
+        p.run_until(std::future::pending()).await.unwrap();
+        let (rows, seqs) = with_store(store, |s| {
+            (
+                s.rows.clone(),
+                s.seen.iter().map(|(_, q)| *q).collect::<Vec<_>>(),
+            )
+        });
+        assert_eq!(rows, (0..3_000).collect::<Vec<_>>(), "{ty}");
+        assert_eq!(seqs.first().copied(), Some(first_seq), "{ty}");
+        assert_eq!(seqs.len(), 30, "{ty}");
+    }
+}

@@ -15,6 +15,38 @@ use tokio::sync::mpsc::{self, Sender, UnboundedReceiver};
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// Batch numbers reserved at a time for sources that cannot replay.
+const RESERVE: u64 = 1024;
+
+/// Hands out batch numbers. A source that replays deterministically
+/// restarts right after its acknowledged batch, so a replayed batch keeps its
+/// number and sinks recognise it. Any other source restarts after every
+/// number it ever reserved, so new data never takes a number a sink has seen.
+struct Numbers {
+    replayable: bool,
+    /// First number not reserved (unused when replayable).
+    reserved: u64,
+}
+
+impl Numbers {
+    fn first_after_restart(&self, acked: Option<u64>) -> u64 {
+        let after_ack = acked.map_or(0, |s| s + 1);
+        if self.replayable {
+            after_ack
+        } else {
+            after_ack.max(self.reserved)
+        }
+    }
+
+    fn take(&mut self, seq: u64, store: &CheckpointStore, id: &str) -> Result<()> {
+        if !self.replayable && seq >= self.reserved {
+            store.save_reserved(id, seq + RESERVE)?;
+            self.reserved = seq + RESERVE;
+        }
+        Ok(())
+    }
+}
+
 /// What a source task reports when it ends.
 #[derive(Debug, Default)]
 pub struct SourceOutcome {
@@ -109,7 +141,16 @@ pub async fn run_source(
     let m = run.env.metrics.clone();
     let mut sup = Supervisor::new(&id, run.env.config.restart.clone(), m.clone());
     let mut source = first;
-    let mut next_seq = run.acked.as_ref().map_or(0, |(s, _)| s + 1);
+    let replayable = run.env.ty.capabilities & qdp_sdk::capabilities::DETERMINISTIC_REPLAY != 0;
+    let mut numbers = Numbers {
+        replayable,
+        reserved: if replayable {
+            0
+        } else {
+            run.store.load_reserved(&id)?.unwrap_or(0)
+        },
+    };
+    let mut next_seq = numbers.first_after_restart(run.acked.as_ref().map(|(s, _)| *s));
     let mut started = false;
     let mut exhausted = false;
     m.set_state(State::Starting);
@@ -144,6 +185,7 @@ pub async fn run_source(
             Ok(Polled::Batch(b)) => {
                 sup.succeeded();
                 let seq = next_seq;
+                numbers.take(seq, &run.store, &id)?;
                 next_seq += 1;
                 run.tracker.emitted(seq);
                 let rows = b.data.num_rows() as u64;
@@ -184,7 +226,7 @@ pub async fn run_source(
                     run.drain(source.as_mut()).await?;
                     drop(source);
                     source = run.new_source()?;
-                    next_seq = run.acked.as_ref().map_or(0, |(s, _)| s + 1);
+                    next_seq = numbers.first_after_restart(run.acked.as_ref().map(|(s, _)| *s));
                     started = false;
                 }
             }

@@ -3,6 +3,13 @@
 //! One small JSON file per source under `<data_dir>/state/`, replaced
 //! atomically (write, fsync, rename, fsync the directory), so a crash leaves
 //! either the old or the new checkpoint, never a torn one.
+//!
+//! Next to it, for sources that cannot replay deterministically, a
+//! reservation of batch numbers (`<source>.reserved`): the first number not
+//! yet handed out. Such a source's batches after a restart are new data, so
+//! they must never reuse a number a sink may already have committed (sinks
+//! skip numbers they have seen); numbers are reserved in blocks so this
+//! costs one fsync per block, not per batch.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -59,23 +66,61 @@ impl CheckpointStore {
         Ok(Some((saved.seq, Checkpoint(bytes))))
     }
 
+    fn reserved_path(&self, source: &str) -> PathBuf {
+        self.dir.join(format!("{source}.reserved"))
+    }
+
+    /// The first batch number of `source` not yet reserved, if any were.
+    pub fn load_reserved(&self, source: &str) -> Result<Option<u64>> {
+        let path = self.reserved_path(source);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => t.trim().parse().map(Some).map_err(|_| {
+                PluginError::internal(format!("batch number reservation holds `{}`", t.trim()))
+                    .with_context("path", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(PluginError::external(format!(
+                "cannot read batch number reservation: {e}"
+            ))
+            .with_context("path", path.display())),
+        }
+    }
+
+    /// Durably reserves every batch number of `source` below `upto`.
+    pub fn save_reserved(&self, source: &str, upto: u64) -> Result<()> {
+        self.replace(
+            &self.reserved_path(source),
+            &format!(".{source}.reserved.tmp"),
+            upto.to_string().as_bytes(),
+        )
+    }
+
     /// Durably records `seq` and `checkpoint` for `source`.
     pub fn save(&self, source: &str, seq: u64, checkpoint: &Checkpoint) -> Result<()> {
-        let ctx = |e: std::io::Error| {
-            PluginError::external(format!("cannot save checkpoint: {e}"))
-                .with_context("dir", self.dir.display())
-        };
-        std::fs::create_dir_all(&self.dir).map_err(ctx)?;
         let body = serde_json::to_vec(&Saved {
             seq,
             checkpoint: STANDARD.encode(&checkpoint.0),
         })
         .map_err(|e| PluginError::internal(e.to_string()))?;
-        let tmp = self.dir.join(format!(".{source}.checkpoint.tmp"));
+        self.replace(
+            &self.path(source),
+            &format!(".{source}.checkpoint.tmp"),
+            &body,
+        )
+    }
+
+    /// Replaces `path` with `body` atomically and durably.
+    fn replace(&self, path: &Path, tmp_name: &str, body: &[u8]) -> Result<()> {
+        let ctx = |e: std::io::Error| {
+            PluginError::external(format!("cannot save source state: {e}"))
+                .with_context("dir", self.dir.display())
+        };
+        std::fs::create_dir_all(&self.dir).map_err(ctx)?;
+        let tmp = self.dir.join(tmp_name);
         let mut f = std::fs::File::create(&tmp).map_err(ctx)?;
-        f.write_all(&body).map_err(ctx)?;
+        f.write_all(body).map_err(ctx)?;
         f.sync_all().map_err(ctx)?;
-        std::fs::rename(&tmp, self.path(source)).map_err(ctx)?;
+        std::fs::rename(&tmp, path).map_err(ctx)?;
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(ctx)?;

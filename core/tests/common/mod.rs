@@ -202,9 +202,36 @@ impl Sink for Mem {
     }
 }
 
+/// [`Count`] claiming it cannot replay: like a live feed, what it sends
+/// after a restart counts as new data.
+pub struct LiveCount(Count);
+
+impl Describe for LiveCount {
+    type Options = CountOptions;
+    const NAME: &'static str = "test_live_count";
+    const VERSION: &'static str = "0.0.0";
+    const CAPABILITIES: u64 = qdp_sdk::capabilities::RESUME;
+}
+
+impl Source for LiveCount {
+    fn new(o: CountOptions, ctx: &Context) -> Result<Self> {
+        Count::new(o, ctx).map(Self)
+    }
+    fn outputs(&self) -> Vec<OutputDecl> {
+        self.0.outputs()
+    }
+    async fn start(&mut self, ck: Option<Checkpoint>) -> Result<()> {
+        self.0.start(ck).await
+    }
+    async fn next_batch(&mut self) -> Result<Option<SourceBatch>> {
+        self.0.next_batch().await
+    }
+}
+
 pub fn registry() -> Registry {
     let mut r = Registry::with_builtins();
     r.register_source::<Count>();
+    r.register_source::<LiveCount>();
     r.register_sink::<Mem>();
     r
 }

@@ -50,6 +50,18 @@ async fn put(b: &Buffer, i: i64) -> u64 {
     idx
 }
 
+/// A closed buffer in `dir` holding records 0, 1 and 2, fsynced; its
+/// consumer names and options.
+async fn three_records(dir: &Path) -> (Vec<String>, BufferOptions) {
+    let names = consumers(&["c"]);
+    let o = opts(1 << 20, FsyncPolicy::Always);
+    let b = Buffer::open(dir, o.clone(), &names).unwrap();
+    for i in 0..3 {
+        put(&b, i).await;
+    }
+    (names, o)
+}
+
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir.join("segments"))
         .unwrap()
@@ -188,13 +200,7 @@ async fn reopening_resumes_cursors_and_indices() {
 #[tokio::test]
 async fn a_torn_tail_is_truncated_on_open_and_nothing_durable_is_lost() {
     let d = tempfile::tempdir().unwrap();
-    let names = consumers(&["c"]);
-    {
-        let b = Buffer::open(d.path(), opts(1 << 20, FsyncPolicy::Always), &names).unwrap();
-        for i in 0..3 {
-            put(&b, i).await;
-        }
-    }
+    let (names, _) = three_records(d.path()).await;
     // A crash in the middle of the fourth append.
     let last = segment_files(d.path()).pop().unwrap();
     let mut frame = frame::encode(0, b"torn", &batch(30, 10)).unwrap();
@@ -224,14 +230,7 @@ async fn a_torn_tail_is_truncated_on_open_and_nothing_durable_is_lost() {
 #[tokio::test]
 async fn a_bad_last_frame_or_a_zero_filled_tail_is_a_torn_tail() {
     let d = tempfile::tempdir().unwrap();
-    let names = consumers(&["c"]);
-    let o = opts(1 << 20, FsyncPolicy::Always);
-    {
-        let b = Buffer::open(d.path(), o.clone(), &names).unwrap();
-        for i in 0..3 {
-            put(&b, i).await;
-        }
-    }
+    let (names, o) = three_records(d.path()).await;
     let seg = segment_files(d.path()).pop().unwrap();
     let recs = segment::scan(&seg, 0, true).unwrap().records;
     let last = recs[2];
@@ -271,14 +270,7 @@ async fn a_bad_last_frame_or_a_zero_filled_tail_is_a_torn_tail() {
 #[tokio::test]
 async fn a_bad_checksum_with_records_after_it_refuses_to_open() {
     let d = tempfile::tempdir().unwrap();
-    let names = consumers(&["c"]);
-    let o = opts(1 << 20, FsyncPolicy::Always);
-    {
-        let b = Buffer::open(d.path(), o.clone(), &names).unwrap();
-        for i in 0..3 {
-            put(&b, i).await;
-        }
-    }
+    let (names, o) = three_records(d.path()).await;
     let seg = segment_files(d.path()).pop().unwrap();
     let victim = segment::scan(&seg, 0, true).unwrap().records[1];
     let mut bytes = std::fs::read(&seg).unwrap();

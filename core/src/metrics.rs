@@ -127,6 +127,12 @@ pub struct ComponentMetrics {
     pub queue_depth: AtomicI64,
     /// Receipt-to-commit latency of rows (sinks).
     pub latency: Histogram,
+    /// Writers a sink runs now (`parallelism`).
+    pub workers: AtomicI64,
+    /// Writes waiting for a free writer (sinks).
+    pub backlog: AtomicI64,
+    /// Duration of each successful sink write, retries included.
+    pub commit_latency: Histogram,
     state: AtomicU8,
 }
 
@@ -248,35 +254,42 @@ impl Metrics {
                 );
             }
         }
-        let name = "qdp_end_to_end_latency_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Receipt-to-commit latency of batches at sinks.\n# TYPE {name} histogram"
+        let sinks: Vec<_> = all.iter().filter(|(_, k, _)| k == "sink").collect();
+        render_histogram(
+            &mut out,
+            pipeline,
+            "qdp_end_to_end_latency_seconds",
+            "Receipt-to-commit latency of batches at sinks",
+            &sinks,
+            |m| &m.latency,
         );
-        for (id, k, m) in all.iter().filter(|(_, k, _)| k == "sink") {
-            let labels = format!("pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"");
-            let mut cum = 0;
-            for (i, c) in m.latency.counts.iter().enumerate() {
-                cum += c.load(Relaxed);
-                if i % 5 == 4 && i < BUCKETS {
-                    let _ = writeln!(
-                        out,
-                        "{name}_bucket{{{labels},le=\"{:.6}\"}} {cum}",
-                        bound_us(i) / 1e6
-                    );
-                }
+        render_histogram(
+            &mut out,
+            pipeline,
+            "qdp_sink_commit_seconds",
+            "Duration of each successful sink write, retries included",
+            &sinks,
+            |m| &m.commit_latency,
+        );
+        let gauges: [Counter; 2] = [
+            ("qdp_sink_workers", "Writers a sink runs now", |m| {
+                m.workers.load(Relaxed)
+            }),
+            (
+                "qdp_sink_backlog_writes",
+                "Writes waiting for a free writer",
+                |m| m.backlog.load(Relaxed),
+            ),
+        ];
+        for (name, help, get) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} gauge");
+            for (id, k, m) in &sinks {
+                let _ = writeln!(
+                    out,
+                    "{name}{{pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"}} {}",
+                    get(m)
+                );
             }
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
-                m.latency.count()
-            );
-            let _ = writeln!(
-                out,
-                "{name}_sum{{{labels}}} {:.6}",
-                m.latency.sum_us.load(Relaxed) as f64 / 1e6
-            );
-            let _ = writeln!(out, "{name}_count{{{labels}}} {}", m.latency.count());
         }
         render_buffers(&mut out, pipeline, &self.buffers());
         out
@@ -314,6 +327,40 @@ impl Metrics {
 }
 
 /// Gauges of the disk buffers.
+/// One Prometheus histogram per component, from its log-scale buckets.
+fn render_histogram(
+    out: &mut String,
+    pipeline: &str,
+    name: &str,
+    help: &str,
+    components: &[&(String, String, Arc<ComponentMetrics>)],
+    get: fn(&ComponentMetrics) -> &Histogram,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} histogram");
+    for (id, k, m) in components {
+        let h = get(m);
+        let labels = format!("pipeline=\"{pipeline}\",component=\"{id}\",kind=\"{k}\"");
+        let mut cum = 0;
+        for (i, c) in h.counts.iter().enumerate() {
+            cum += c.load(Relaxed);
+            if i % 5 == 4 && i < BUCKETS {
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{{labels},le=\"{:.6}\"}} {cum}",
+                    bound_us(i) / 1e6
+                );
+            }
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count());
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {:.6}",
+            h.sum_us.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count());
+    }
+}
+
 fn render_buffers(
     out: &mut String,
     pipeline: &str,

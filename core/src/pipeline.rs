@@ -21,8 +21,8 @@
 //! ```
 
 use crate::config::{
-    BatchPolicy, BufferConfig, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, PipelineConfig,
-    RestartPolicy, load_pipeline, parse_pipeline,
+    BatchPolicy, BufferConfig, ComponentConfig, ConfigErrors, InputRef, Kind, Loc, Parallelism,
+    PipelineConfig, RestartPolicy, load_pipeline, parse_pipeline,
 };
 use crate::metrics::Metrics;
 use crate::plan::{Plan, plan};
@@ -177,7 +177,16 @@ impl PipelineBuilder {
             batch,
             restart: RestartPolicy::default(),
             buffer: None,
+            parallelism: Parallelism::default(),
         });
+        self
+    }
+
+    /// Sets how many writers sink `id` (added before) runs.
+    pub fn parallelism(mut self, id: &str, parallelism: Parallelism) -> Self {
+        if let Some(c) = self.cfg.components.iter_mut().find(|c| c.id == id) {
+            c.parallelism = parallelism;
+        }
         self
     }
 

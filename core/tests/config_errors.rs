@@ -115,3 +115,30 @@ async fn syntax_errors_have_a_position() {
     let e = errors("[sources.src\ntype = 1\n").await;
     assert!(e[0].starts_with("bad.toml:1:"), "{e:?}");
 }
+
+#[tokio::test]
+async fn bad_parallelism_is_refused_with_the_forms_that_work() {
+    for (value, why) in [
+        ("0", "must be between 1 and 256"),
+        ("\"fast\"", "unknown value"),
+        ("{ min = 4, max = 2 }", "needs 1 <= min <= max <= 256"),
+        ("{ min = 1, mx = 2 }", "unknown key"),
+    ] {
+        let text = format!(
+            "{GOOD_SOURCE}[sinks.out]\ntype = \"test_mem\"\ninputs = [\"src\"]\nname = \"x\"\nparallelism = {value}\n"
+        );
+        let e = errors(&text).await;
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`sinks.out.parallelism") && m.contains(why)),
+            "{value}: {e:?}"
+        );
+    }
+    let text = format!("{GOOD_SOURCE}parallelism = 2\n");
+    let e = errors(&text).await;
+    assert!(
+        e.iter()
+            .any(|m| m.contains("`sources.src.parallelism`") && m.contains("only sinks")),
+        "{e:?}"
+    );
+}

@@ -210,3 +210,53 @@ async fn batch_numbers_are_reused_only_by_sources_that_replay() {
         assert_eq!(seqs.len(), 30, "{ty}");
     }
 }
+
+async fn run_with(name: &str, count: u64, extra_sink: &str) -> std::sync::Arc<qdp_core::Metrics> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pipeline::from_toml_str(
+        "t.toml",
+        &toml(dir.path(), name, count, extra_sink),
+        registry(),
+    )
+    .await
+    .unwrap();
+    let m = p.metrics();
+    let report = p.run_until(std::future::pending()).await.unwrap();
+    assert_eq!(report.unacknowledged_batches, 0);
+    m
+}
+
+#[tokio::test]
+async fn parallel_writers_deliver_every_row_exactly_once() {
+    run_with("parallel", 6_000, "write_ms = 15\nparallelism = 3\n").await;
+    assert_eq!(sorted_rows("parallel"), (0..6_000).collect::<Vec<_>>());
+    let most = with_store("parallel", |s| s.max_active);
+    assert!(
+        (2..=3).contains(&most),
+        "{most} writes at once with 3 writers"
+    );
+}
+
+#[tokio::test]
+async fn auto_parallelism_adds_writers_when_writes_queue_up() {
+    let m = run_with(
+        "auto",
+        20_000,
+        "write_ms = 40\nparallelism = { min = 1, max = 4 }\n",
+    )
+    .await;
+    assert_eq!(sorted_rows("auto"), (0..20_000).collect::<Vec<_>>());
+    let most = with_store("auto", |s| s.max_active);
+    assert!(most >= 2, "a slow sink with a backlog kept {most} writer");
+    assert!(most <= 4, "{most} writers, above max");
+    let text = m.render_prometheus("t");
+    assert!(
+        text.contains("qdp_sink_workers{pipeline=\"t\",component=\"mem\",kind=\"sink\"} 0"),
+        "workers are released at the end"
+    );
+    assert!(
+        text.contains(
+            "qdp_sink_commit_seconds_count{pipeline=\"t\",component=\"mem\",kind=\"sink\"}"
+        )
+    );
+}

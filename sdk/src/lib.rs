@@ -16,6 +16,7 @@ pub mod component;
 pub mod conformance;
 pub mod error;
 pub mod ffi;
+pub mod schema;
 
 pub use arrow;
 pub use batch::{Accepts, Batch, BatchMeta, Checkpoint, Emit, OutputDecl, SourceBatch};

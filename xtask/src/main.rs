@@ -1,7 +1,8 @@
 //! `cargo xtask`: a thin dispatcher over the project's chores.
 //!
 //! * `demo`  — build everything and run `examples/pipelines/demo.toml`.
-//! * `test`  — format check, build, clippy `-D warnings`, every test.
+//! * `test`  — format check, services (ClickHouse, a Kafka-protocol broker;
+//!   installed when missing), build, clippy `-D warnings`, every test.
 //! * `bench` — `qdp bench NAME` in release mode.
 //!
 //! Only std: xtask must build in seconds on a fresh machine.
@@ -53,14 +54,33 @@ fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     }
 }
 
+/// A test command: the services are installed by then, so a test that
+/// cannot start one is a failure, not a skip.
+fn tests(args: &[&str]) -> Command {
+    let mut c = cargo(args);
+    c.env("QDP_REQUIRE_SERVICES", "1");
+    c
+}
+
 fn has_nextest() -> bool {
     cargo(&["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
+/// Installs what the realtime tests start (ClickHouse, a Kafka-protocol
+/// broker) when missing; quick when both are there.
+fn services() -> Result<(), String> {
+    let mut c = Command::new("bash");
+    c.arg(root().join("scripts").join("services.sh"))
+        .arg("install")
+        .current_dir(root());
+    step("services (install when missing)", c)
+}
+
 fn test() -> Result<(), String> {
     step("format check", cargo(&["fmt", "--all", "--", "--check"]))?;
+    services()?;
     step(
         "build workspace (plugin libraries first)",
         cargo(&["build", "--workspace", "--all-targets"]),
@@ -79,11 +99,11 @@ fn test() -> Result<(), String> {
     if has_nextest() {
         step(
             "tests (nextest)",
-            cargo(&["nextest", "run", "--workspace", "--no-fail-fast"]),
+            tests(&["nextest", "run", "--workspace", "--no-fail-fast"]),
         )?;
         step("doc tests", cargo(&["test", "--workspace", "--doc"]))?;
     } else {
-        step("tests", cargo(&["test", "--workspace", "--no-fail-fast"]))?;
+        step("tests", tests(&["test", "--workspace", "--no-fail-fast"]))?;
     }
     println!("all checks passed");
     Ok(())

@@ -123,10 +123,24 @@ impl Source for WebSocket {
         })
     }
 
+    /// Each category on its own port, so a pipeline can route them apart:
+    /// `ID.ticks` and `ID.quotes` (IBKR preset), `ID` (generic preset) and
+    /// `ID.unqualified` (frames that could not be read).
     fn outputs(&self) -> Vec<OutputDecl> {
         self.tables
             .iter()
-            .map(|t| OutputDecl::main(t.category.clone(), t.schema.clone()))
+            .map(|t| {
+                let port = match t.category.as_str() {
+                    decode::IBKR_TICKS => Some("ticks".to_string()),
+                    decode::IBKR_QUOTES => Some("quotes".to_string()),
+                    c if c.ends_with("_unqualified") => Some("unqualified".to_string()),
+                    _ => None,
+                };
+                OutputDecl {
+                    port,
+                    ..OutputDecl::main(t.category.clone(), t.schema.clone())
+                }
+            })
             .collect()
     }
 

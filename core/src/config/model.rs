@@ -52,6 +52,8 @@ pub struct ComponentConfig {
     pub batch: BatchPolicy,
     /// `restart`: how a failing component is retried.
     pub restart: RestartPolicy,
+    /// `parallelism`: writers of a sink.
+    pub parallelism: Parallelism,
     /// `buffer`: a durable disk buffer on this component's output.
     pub buffer: Option<BufferConfig>,
 }
@@ -140,6 +142,53 @@ impl Default for BatchPolicy {
             max_bytes: 64 << 20,
             max_wait: Duration::from_secs(1),
         }
+    }
+}
+
+/// How many writers a sink runs at once (`parallelism`).
+///
+/// Writers each hold their own instance of the sink (their own connection)
+/// and commit in any order; acknowledgements still reach each source in
+/// order. Use more than one only for destinations where commit order does
+/// not matter (ClickHouse, files, Iceberg); a Kafka sink keeps per-key order
+/// only with one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parallelism {
+    /// Exactly this many writers.
+    Fixed(usize),
+    /// Between `min` and `max` writers, driven by backlog and commit latency.
+    Auto {
+        /// Fewest writers.
+        min: usize,
+        /// Most writers.
+        max: usize,
+    },
+}
+
+impl Parallelism {
+    /// `parallelism = "auto"` without bounds.
+    pub const AUTO: Self = Self::Auto { min: 1, max: 4 };
+
+    /// Writers to start with.
+    pub fn initial(self) -> usize {
+        match self {
+            Self::Fixed(n) => n,
+            Self::Auto { min, .. } => min,
+        }
+    }
+
+    /// Most writers ever running.
+    pub fn max(self) -> usize {
+        match self {
+            Self::Fixed(n) => n,
+            Self::Auto { max, .. } => max,
+        }
+    }
+}
+
+impl Default for Parallelism {
+    fn default() -> Self {
+        Self::Fixed(1)
     }
 }
 

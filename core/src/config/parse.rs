@@ -17,7 +17,14 @@ const PIPELINE_KEYS: &[&str] = &[
     "shutdown_timeout",
     "channel_capacity",
 ];
-const RESERVED: &[&str] = &["type", "inputs", "batch", "restart", "buffer"];
+const RESERVED: &[&str] = &[
+    "type",
+    "inputs",
+    "batch",
+    "restart",
+    "buffer",
+    "parallelism",
+];
 
 struct Parser<'a> {
     file: &'a Path,
@@ -304,6 +311,7 @@ impl Parser<'_> {
             }
         }
         let buffer = self.buffer(&table, &key, kind);
+        let parallelism = self.parallelism(&table, &key, kind);
         let mut options = serde_json::Map::new();
         let mut option_locs = std::collections::BTreeMap::new();
         for (k, v) in table.iter() {
@@ -328,7 +336,54 @@ impl Parser<'_> {
             batch,
             restart,
             buffer,
+            parallelism,
         })
+    }
+
+    /// `parallelism = N | "auto" | { min = A, max = B }` (sinks only).
+    fn parallelism(&mut self, table: &Table, key: &str, kind: Kind) -> Parallelism {
+        let Some(item) = table.get("parallelism") else {
+            return Parallelism::default();
+        };
+        let pkey = format!("{key}.parallelism");
+        let loc = self.key_loc(table, "parallelism");
+        if kind != Kind::Sink {
+            self.error(
+                loc,
+                pkey,
+                "only sinks run parallel writers",
+                "remove `parallelism`, or set it on the sink this component feeds",
+            );
+            return Parallelism::default();
+        }
+        const FIX: &str =
+            "write parallelism = 4 (fixed), \"auto\" (1 to 4 writers) or { min = 1, max = 8 }";
+        if let Some(n) = item.as_integer() {
+            if (1..=256).contains(&n) {
+                return Parallelism::Fixed(n as usize);
+            }
+            self.error(loc, pkey, "must be between 1 and 256", FIX);
+            return Parallelism::default();
+        }
+        if item.as_str() == Some("auto") {
+            return Parallelism::AUTO;
+        }
+        if item.is_str() {
+            self.error(loc, pkey, "unknown value", FIX);
+            return Parallelism::default();
+        }
+        if let Some(t) = self.table(table, "parallelism", key) {
+            let t = &*t;
+            self.unknown_keys(t, &pkey, &["min", "max"]);
+            let min = self.positive(t, "min", &pkey).unwrap_or(1);
+            let max = self.positive(t, "max", &pkey).unwrap_or(min.max(4));
+            if min > max || max > 256 {
+                self.error(loc, pkey, "needs 1 <= min <= max <= 256", FIX);
+                return Parallelism::default();
+            }
+            return Parallelism::Auto { min, max };
+        }
+        Parallelism::default()
     }
 
     fn buffer(&mut self, table: &Table, key: &str, kind: Kind) -> Option<BufferConfig> {

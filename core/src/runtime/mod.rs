@@ -12,6 +12,7 @@ pub mod ack;
 mod buffered;
 mod conform;
 mod envelope;
+mod pool;
 mod sink;
 mod source;
 pub mod state;
@@ -220,7 +221,7 @@ pub async fn run(
             .ok_or_else(|| PluginError::internal("component instance used twice"))?;
         match instance {
             Instance::Source(s) => {
-                let outs = my_routes.remove(&None).unwrap_or_default();
+                let outs = std::mem::take(&mut my_routes);
                 let declared = n.outputs.clone();
                 tasks.spawn(async move {
                     (

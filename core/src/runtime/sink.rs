@@ -1,10 +1,15 @@
 //! The task that drives one sink: batch by rows, bytes and time, write with
 //! retries, and settle acknowledgements only after a durable commit.
+//!
+//! With `parallelism` above one, flushed groups go to a [`pool`] of writers
+//! instead of being written inline.
 
 use super::TaskEnv;
 use super::envelope::Envelope;
+use super::pool::Pool;
 use super::supervise::{Action, Supervisor};
 use crate::component::{DynSink, Instance};
+use crate::config::Parallelism;
 use crate::metrics::State;
 use qdp_sdk::{PluginError, Result};
 use std::sync::atomic::Ordering::Relaxed;
@@ -18,25 +23,49 @@ struct Pending {
     since: Option<Instant>,
 }
 
-struct Writer {
-    env: TaskEnv,
-    sink: Box<dyn DynSink>,
+impl Pending {
+    fn take(&mut self) -> Vec<Envelope> {
+        self.rows = 0;
+        self.bytes = 0;
+        self.since = None;
+        std::mem::take(&mut self.items)
+    }
+}
+
+/// One instance of the sink and its retry state.
+pub(super) struct Writer {
+    pub(super) env: TaskEnv,
+    pub(super) sink: Box<dyn DynSink>,
     sup: Supervisor,
     opened: bool,
 }
 
 impl Writer {
-    fn recreate(&mut self) -> Result<()> {
-        self.sink = match self
-            .env
-            .ty
-            .instantiate(&self.env.config.options, &self.env.context)?
-        {
-            Instance::Sink(s) => s,
-            _ => return Err(PluginError::internal("component is not a sink")),
-        };
-        self.opened = false;
-        Ok(())
+    pub(super) fn new(env: TaskEnv, sink: Box<dyn DynSink>) -> Self {
+        let sup = Supervisor::new(
+            &env.config.id,
+            env.config.restart.clone(),
+            env.metrics.clone(),
+        );
+        Self {
+            env,
+            sink,
+            sup,
+            opened: false,
+        }
+    }
+
+    /// A writer with a fresh instance of the sink.
+    pub(super) fn fresh(env: TaskEnv) -> Result<Self> {
+        let sink = Self::instantiate(&env)?;
+        Ok(Self::new(env, sink))
+    }
+
+    fn instantiate(env: &TaskEnv) -> Result<Box<dyn DynSink>> {
+        match env.ty.instantiate(&env.config.options, &env.context)? {
+            Instance::Sink(s) => Ok(s),
+            _ => Err(PluginError::internal("component is not a sink")),
+        }
     }
 
     /// Opens (once) and writes; retries until it works, the restart budget
@@ -66,27 +95,28 @@ impl Writer {
                 }
                 Err(e) => {
                     if self.sup.failed(&e).await? == Action::Recreate {
-                        self.recreate()?;
+                        self.sink = Self::instantiate(&self.env)?;
+                        self.opened = false;
                     }
                 }
             }
         }
     }
 
-    async fn flush(&mut self, p: &mut Pending) -> Result<()> {
-        if p.items.is_empty() {
+    /// Writes `items` durably, then counts them and settles their acknowledgements.
+    pub(super) async fn commit(&mut self, items: Vec<Envelope>) -> Result<()> {
+        if items.is_empty() {
             return Ok(());
         }
-        let items = std::mem::take(&mut p.items);
-        let (rows, bytes) = (p.rows, p.bytes);
-        p.rows = 0;
-        p.bytes = 0;
-        p.since = None;
+        let rows: usize = items.iter().map(|e| e.batch.data.num_rows()).sum();
+        let bytes: usize = items.iter().map(Envelope::bytes).sum();
+        let started = Instant::now();
         if !self.write(&items).await? {
             tracing::warn!(component = %self.env.config.id, rows, "shutdown deadline passed before the write succeeded; rows stay unacknowledged and will be replayed");
             return Ok(());
         }
         let m = &self.env.metrics;
+        m.commit_latency.record_n(started.elapsed(), 1);
         m.rows_out.fetch_add(rows as u64, Relaxed);
         m.bytes_out.fetch_add(bytes as u64, Relaxed);
         m.batches_out.fetch_add(items.len() as u64, Relaxed);
@@ -102,6 +132,25 @@ impl Writer {
     }
 }
 
+/// Where flushed groups go: written inline, or handed to parallel writers.
+enum Dispatch {
+    Inline(Writer),
+    Pool(Pool),
+}
+
+impl Dispatch {
+    async fn flush(&mut self, p: &mut Pending) -> Result<()> {
+        if p.items.is_empty() {
+            return Ok(());
+        }
+        let items = p.take();
+        match self {
+            Dispatch::Inline(w) => w.commit(items).await,
+            Dispatch::Pool(pool) => pool.submit(items).await,
+        }
+    }
+}
+
 /// Runs a sink until its inputs close, flushing what is pending at the end.
 pub async fn run_sink(
     env: TaskEnv,
@@ -110,12 +159,12 @@ pub async fn run_sink(
 ) -> Result<()> {
     let policy = env.config.batch.clone();
     let m = env.metrics.clone();
-    let sup = Supervisor::new(&env.config.id, env.config.restart.clone(), m.clone());
-    let mut w = Writer {
-        env,
-        sink: first,
-        sup,
-        opened: false,
+    let mut out = match env.config.parallelism {
+        Parallelism::Fixed(1) => {
+            m.workers.store(1, Relaxed);
+            Dispatch::Inline(Writer::new(env, first))
+        }
+        p => Dispatch::Pool(Pool::start(env, first, p)?),
     };
     let mut p = Pending {
         items: Vec::new(),
@@ -129,7 +178,11 @@ pub async fn run_sink(
         let next = tokio::select! {
             e = input.recv() => e,
             _ = async { if let Some(d) = due { tokio::time::sleep_until(d.into()).await } else { std::future::pending().await } } => {
-                w.flush(&mut p).await?;
+                out.flush(&mut p).await?;
+                continue;
+            }
+            r = async { match &mut out { Dispatch::Pool(pool) => pool.tend().await, Dispatch::Inline(_) => std::future::pending().await } } => {
+                r?;
                 continue;
             }
         };
@@ -145,12 +198,17 @@ pub async fn run_sink(
         p.since.get_or_insert_with(Instant::now);
         p.items.push(e);
         if p.rows >= policy.max_rows || p.bytes >= policy.max_bytes {
-            w.flush(&mut p).await?;
+            out.flush(&mut p).await?;
         }
     }
-    w.flush(&mut p).await?;
-    if let Err(e) = w.sink.shutdown().await {
-        tracing::warn!(component = %w.env.config.id, error = %e, "sink shutdown failed");
+    out.flush(&mut p).await?;
+    match out {
+        Dispatch::Inline(mut w) => {
+            if let Err(e) = w.sink.shutdown().await {
+                tracing::warn!(component = %w.env.config.id, error = %e, "sink shutdown failed");
+            }
+        }
+        Dispatch::Pool(pool) => pool.finish().await?,
     }
     m.set_state(State::Stopped);
     Ok(())

@@ -11,7 +11,16 @@ use qdp_sdk::ffi::host::Polled;
 use qdp_sdk::{Batch, BatchMeta, Checkpoint, OutputDecl, PluginError, Result};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{self, Sender, UnboundedReceiver};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+/// The port a source emits `category` on: the one it declared for it
+/// (`None`, the main output, unless the source gave the category a port).
+fn port_of(declared: &[OutputDecl], category: &str) -> Option<String> {
+    declared
+        .iter()
+        .find(|d| d.category == category)
+        .and_then(|d| d.port.clone())
+}
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -125,7 +134,7 @@ pub async fn run_source(
     env: TaskEnv,
     first: Box<dyn DynSource>,
     declared: Vec<OutputDecl>,
-    outputs: Vec<Sender<Envelope>>,
+    outputs: super::transform::Routes,
 ) -> Result<SourceOutcome> {
     let store = CheckpointStore::new(&env.data_dir);
     let acked = store.load(&env.config.id)?;
@@ -176,7 +185,8 @@ pub async fn run_source(
         run.apply_acks(source.as_mut()).await?;
         let polled = source.poll(POLL_TIMEOUT).await.and_then(|p| match p {
             Polled::Batch(b) => {
-                super::conform::check(&id, &declared, None, &b.category, &b.data)?;
+                let port = port_of(&declared, &b.category);
+                super::conform::check(&id, &declared, port.as_deref(), &b.category, &b.data)?;
                 Ok(Polled::Batch(b))
             }
             other => Ok(other),
@@ -193,6 +203,7 @@ pub async fn run_source(
                 m.bytes_out
                     .fetch_add(b.data.get_array_memory_size() as u64, Relaxed);
                 m.batches_out.fetch_add(1, Relaxed);
+                let port = port_of(&declared, &b.category);
                 let env = Envelope {
                     acks: vec![AckRef::new(seq, b.checkpoint, tx.clone())],
                     batch: Batch {
@@ -206,11 +217,20 @@ pub async fn run_source(
                         },
                     },
                     received: Instant::now(),
-                    port: None,
+                    port: port.clone(),
                 };
-                if !send_all(&outputs, env).await {
-                    return Err(PluginError::internal("a downstream component stopped")
-                        .with_context("component", &id));
+                match outputs.get(&port) {
+                    Some(targets) if !targets.is_empty() => {
+                        if !send_all(targets, env).await {
+                            return Err(PluginError::internal("a downstream component stopped")
+                                .with_context("component", &id));
+                        }
+                    }
+                    _ => {
+                        // Declared as a warning by the planner; counted here.
+                        m.rows_unread.fetch_add(rows, Relaxed);
+                        env.settle();
+                    }
                 }
             }
             Ok(Polled::Pending) => sup.succeeded(),

@@ -1,11 +1,7 @@
-//! Category schemas: canonical, versioned Arrow schemas loaded from the data
-//! files in `core/schemas/` (embedded in the binary), with a glossary for
-//! every field and the constraints `validate` enforces.
+//! Category schemas (defined in the SDK, where plugins can read them too)
+//! and their rendering for `qdp schemas`.
 
-mod model;
-mod registry;
 mod render;
 
-pub use model::{CategorySchema, FieldSpec, LogicalType, unqualified_category};
-pub use registry::{SchemaRegistry, registry};
+pub use qdp_sdk::schema::*;
 pub use render::{render_json, render_markdown};

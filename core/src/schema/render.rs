@@ -1,6 +1,6 @@
 //! Category schemas for people (`--format md`) and programs (`--format json`).
 
-use super::model::CategorySchema;
+use qdp_sdk::schema::CategorySchema;
 use std::fmt::Write;
 
 /// A Markdown page: description, keys, and a table of fields with glossary.

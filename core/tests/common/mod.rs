@@ -32,6 +32,9 @@ pub struct Store {
     pub max_in_flight: u64,
     /// Writes attempted.
     pub attempts: u64,
+    /// Writes in progress now, and the most ever at once.
+    pub active: u32,
+    pub max_active: u32,
 }
 
 pub static STORES: LazyLock<Mutex<HashMap<String, Store>>> = LazyLock::new(Default::default);
@@ -132,11 +135,15 @@ pub struct MemOptions {
     /// Counter name of the source, for in-flight measurements.
     #[serde(default)]
     pub tag: String,
+    /// How long each write takes, like a slow destination.
+    #[serde(default)]
+    pub write_ms: u64,
 }
 
 pub struct Mem {
     name: String,
     emitted: Arc<AtomicU64>,
+    write_ms: u64,
 }
 
 impl Describe for Mem {
@@ -151,6 +158,7 @@ impl Sink for Mem {
         Ok(Self {
             emitted: emitted(&o.tag),
             name: o.name,
+            write_ms: o.write_ms,
         })
     }
     fn accepts(&self) -> Accepts {
@@ -172,6 +180,14 @@ impl Sink for Mem {
         });
         if panic_now {
             panic!("scripted panic in a sink");
+        }
+        if self.write_ms > 0 {
+            with_store(&self.name, |s| {
+                s.active += 1;
+                s.max_active = s.max_active.max(s.active);
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(self.write_ms)).await;
+            with_store(&self.name, |s| s.active -= 1);
         }
         with_store(&self.name, |s| {
             s.attempts += 1;

@@ -115,10 +115,15 @@ impl CategorySchema {
                 )]))
             })
             .collect();
-        let meta = HashMap::from([
+        let mut meta = HashMap::from([
             ("qdp.category".to_string(), self.name.clone()),
             ("qdp.version".to_string(), self.version.to_string()),
+            ("qdp.identifier".to_string(), self.identifier.clone()),
+            ("qdp.unique_key".to_string(), self.unique_key.join(",")),
         ]);
+        if let Some(ts) = &self.timestamp {
+            meta.insert("qdp.timestamp".to_string(), ts.clone());
+        }
         Arc::new(Schema::new_with_metadata(fields, meta))
     }
 

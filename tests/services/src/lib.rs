@@ -1,0 +1,38 @@
+//! Real services for qdp's tests, started by the tests themselves.
+//!
+//! * [`Kafka`]: a Kafka-protocol broker (tansu) with SQLite storage.
+//! * [`ClickHouse`]: a `clickhouse-server` with its data in a temp dir.
+//!
+//! Each runs on ephemeral loopback ports in its own temporary directory and
+//! is killed when dropped, so `cargo test` leaves nothing behind.
+//! `scripts/services.sh install` installs both (`.ci/run` calls it).
+//!
+//! When a service's program is missing, the constructors return `None` after
+//! printing why, so a developer laptop can run the rest of the suite; with
+//! `QDP_REQUIRE_SERVICES=1` (set by `.ci/run`) they panic instead, so CI
+//! fails loudly rather than skipping.
+
+mod clickhouse;
+mod kafka;
+mod process;
+
+pub use clickhouse::ClickHouse;
+pub use kafka::Kafka;
+pub use process::free_port;
+
+/// Whether a missing service must fail the test rather than skip it.
+pub fn required() -> bool {
+    std::env::var("QDP_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Reports a missing service: a panic in CI, a printed skip elsewhere.
+fn missing<T>(service: &str, why: &str) -> Option<T> {
+    let msg = format!(
+        "{service} is not available: {why}; run `bash scripts/services.sh install` to install it"
+    );
+    if required() {
+        panic!("{msg} (QDP_REQUIRE_SERVICES=1)");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}

@@ -116,7 +116,7 @@ pub fn number(ch: &ClickHouse, sql: &str) -> u64 {
 }
 
 /// TabSeparated rows of a query.
-pub fn rows(ch: &ClickHouse, sql: &str) -> Vec<Vec<String>> {
+pub fn rows_of(ch: &ClickHouse, sql: &str) -> Vec<Vec<String>> {
     ch.query(sql)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .lines()

@@ -65,10 +65,19 @@ struct Prepared<'a> {
 }
 
 impl Prepared<'_> {
-    fn encode(&self, from: usize, to: usize) -> Vec<u8> {
-        let per_row: usize =
-            self.columns.iter().map(|c| c.size_hint(1)).sum::<usize>() + self.tail.len() + 4;
-        let mut out = Vec::with_capacity(per_row * (to - from) + 64);
+    /// Average encoded bytes per row (an upper bound).
+    fn bytes_per_row(&self) -> usize {
+        let total: usize = self
+            .columns
+            .iter()
+            .map(|c| c.size_hint(self.rows))
+            .sum::<usize>()
+            + (self.tail.len() + 4) * self.rows;
+        total.div_ceil(self.rows.max(1)).max(1)
+    }
+
+    fn encode(&self, from: usize, to: usize, bytes_per_row: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes_per_row * (to - from));
         for i in from..to {
             for c in &self.columns {
                 c.write(i, &mut out);
@@ -79,18 +88,6 @@ impl Prepared<'_> {
             }
         }
         out
-    }
-
-    /// Rows per chunk so a chunk is about [`CHUNK_BYTES`].
-    fn rows_per_chunk(&self) -> usize {
-        let total: usize = self
-            .columns
-            .iter()
-            .map(|c| c.size_hint(self.rows))
-            .sum::<usize>()
-            + (self.tail.len() + 4) * self.rows;
-        let per_row = total.div_ceil(self.rows.max(1)).max(1);
-        (CHUNK_BYTES / per_row).max(1)
     }
 }
 
@@ -359,11 +356,12 @@ impl ClickHouseSink {
         );
         let mut insert = self.conn()?.insert(sql, table);
         for p in &prepared {
-            let step = p.rows_per_chunk();
+            let per_row = p.bytes_per_row();
+            let step = (CHUNK_BYTES / per_row).max(1);
             let mut from = 0;
             while from < p.rows {
                 let to = (from + step).min(p.rows);
-                insert.send(p.encode(from, to)).await?;
+                insert.send(p.encode(from, to, per_row)).await?;
                 from = to;
             }
         }

@@ -64,6 +64,8 @@ pub struct Conn {
     client: Client,
     url: String,
     timeout: Duration,
+    /// Scrubbed from error text, should anything ever echo it.
+    password: Option<String>,
 }
 
 impl Conn {
@@ -98,6 +100,12 @@ impl Conn {
             client,
             url: c.o.url.trim().to_string(),
             timeout: c.insert_timeout,
+            password: c
+                .o
+                .password
+                .as_ref()
+                .map(|p| p.0.clone())
+                .filter(|p| !p.is_empty()),
         }
     }
 
@@ -175,7 +183,10 @@ impl Conn {
             _ => PluginError::external(format!("ClickHouse client error: {}", chain(&e)))
                 .retryable(false),
         };
-        let err = err.with_context("url", &self.url);
+        let mut err = err.with_context("url", &self.url);
+        if let Some(p) = &self.password {
+            err.message = err.message.replace(p.as_str(), "***");
+        }
         match table {
             Some(t) => err.with_context("table", t),
             None => err,

@@ -357,8 +357,9 @@ fn partitions(ch: &ClickHouse) -> Vec<String> {
     .collect()
 }
 
-fn day(days_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::days(days_ago))
+/// The UTC day `days_ago` days before `base` (ns).
+fn day(base: i64, days_ago: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(base - days_ago * DAY_NS)
         .format("%Y-%m-%d")
         .to_string()
 }
@@ -369,7 +370,11 @@ fn retention_drops_only_day_partitions_older_than_n_days() {
         return;
     };
     let n = 3;
-    let ago = |d: i64| now_ns() - d * DAY_NS;
+    // Days are counted from one instant, so expectations and rows agree
+    // even if the test runs across midnight UTC.
+    let base = now_ns();
+    let ago = |d: i64| base - d * DAY_NS;
+    let day = |d: i64| day(base, d);
     let mut plain = sink(json!({ "url": ch.url() }));
     plain
         .write(&[ticks(
@@ -415,6 +420,7 @@ fn a_killed_server_is_a_retryable_error_and_the_retry_lands_once() {
 
     ch.kill();
     let e = s.write(std::slice::from_ref(&second)).unwrap_err();
+    println!("server down: {e}");
     assert!(e.retryable, "{e}");
     assert_eq!(e.domain, ErrorDomain::External, "{e}");
     assert!(
@@ -457,6 +463,7 @@ fn errors_carry_the_server_message_and_table_but_never_the_password() {
         .write(&[ticks(0, &[tick("CLZ6", at(1), 70.0, None)])])
         .unwrap_err();
     let text = e.to_string();
+    println!("server refusal: {text}");
     assert!(!e.retryable, "{text}");
     assert!(
         text.contains("DB::Exception") && text.contains("table=derivatives_tick_market_data"),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod reconcile;
 pub mod registry;
 pub mod runtime;
 pub mod schema;

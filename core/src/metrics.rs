@@ -156,6 +156,8 @@ type Counter = (&'static str, &'static str, fn(&ComponentMetrics) -> i64);
 pub struct Metrics {
     components: Mutex<BTreeMap<String, (String, Arc<ComponentMetrics>)>>,
     buffers: Mutex<BTreeMap<String, Arc<crate::buffer::Buffer>>>,
+    /// Row counts per source for reconciliation.
+    pub reconcile: crate::reconcile::Ledger,
 }
 
 impl Metrics {
@@ -292,6 +294,7 @@ impl Metrics {
             }
         }
         render_buffers(&mut out, pipeline, &self.buffers());
+        self.reconcile.render(&mut out, pipeline);
         out
     }
 

@@ -14,6 +14,7 @@ use super::TaskEnv;
 use super::ack::{AckRef, Tracker};
 use super::envelope::Envelope;
 use crate::buffer::{Buffer, BufferError};
+use crate::config::Kind;
 use qdp_sdk::{Batch, BatchMeta, Checkpoint, PluginError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -135,6 +136,9 @@ pub async fn run_reader(
                 }
                 let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
                 let age = Duration::from_nanos((now_ns - rec.appended_ns).max(0) as u64);
+                if env.config.kind == Kind::Transform {
+                    env.reconcile.from_buffer(&stored.meta.origin, rec.batch.num_rows() as u64);
+                }
                 let e = Envelope {
                     batch: Batch { data: rec.batch, meta: stored.meta },
                     acks: vec![ack],

@@ -28,6 +28,7 @@ use crate::component::Instance;
 use crate::config::{ComponentConfig, Kind};
 use crate::metrics::{ComponentMetrics, Metrics};
 use crate::plan::{Plan, context_for};
+use crate::reconcile::Accounting;
 use crate::registry::ComponentType;
 use qdp_sdk::{Context, PluginError, Result};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -51,6 +52,8 @@ pub struct TaskEnv {
     pub metrics: Arc<ComponentMetrics>,
     /// The pipeline's data directory.
     pub data_dir: PathBuf,
+    /// Row accounting per source ([`crate::reconcile`]).
+    pub reconcile: Arc<Accounting>,
     stop: watch::Receiver<Option<Instant>>,
 }
 
@@ -139,6 +142,7 @@ pub async fn run(
         inputs.insert(n.config.id.clone(), rx);
     }
     let buffers = open_buffers(&plan, &metrics)?;
+    let reconcile = Arc::new(Accounting::new(&plan, Arc::clone(&metrics)));
     let mut routes: HashMap<String, transform::Routes> = HashMap::new();
     // (producer, consumer) -> the consumer's channel and the ports it reads.
     let mut readers: BTreeMap<(String, String), ReaderPlan> = BTreeMap::new();
@@ -195,6 +199,7 @@ pub async fn run(
             context: context_for(&cfg, &n.config),
             metrics: metrics.component(&consumer, kind_name(n.config.kind)),
             data_dir: cfg.data_dir.clone(),
+            reconcile: Arc::clone(&reconcile),
             stop: stop_rx.clone(),
         };
         let id = format!("{producer}.buffer->{consumer}");
@@ -212,6 +217,7 @@ pub async fn run(
             context: context_for(&cfg, &n.config),
             metrics: metrics.component(&id, kind),
             data_dir: cfg.data_dir.clone(),
+            reconcile: Arc::clone(&reconcile),
             stop: stop_rx.clone(),
         };
         let mut my_routes = routes.remove(&id).unwrap_or_default();
@@ -309,6 +315,9 @@ pub async fn run(
     report.elapsed = started.elapsed();
     match first_error {
         Some(e) => Err(e),
-        None => Ok(report),
+        None => {
+            reconcile.check();
+            Ok(report)
+        }
     }
 }

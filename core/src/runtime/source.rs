@@ -204,6 +204,9 @@ pub async fn run_source(
                     .fetch_add(b.data.get_array_memory_size() as u64, Relaxed);
                 m.batches_out.fetch_add(1, Relaxed);
                 let port = port_of(&declared, &b.category);
+                run.env
+                    .reconcile
+                    .source_emitted(&id, &port, &b.category, rows);
                 let env = Envelope {
                     acks: vec![AckRef::new(seq, b.checkpoint, tx.clone())],
                     batch: Batch {

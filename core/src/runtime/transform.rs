@@ -59,6 +59,9 @@ pub async fn run_transform(
             if e.port.as_deref() == Some("unqualified") {
                 m.rows_unqualified.fetch_add(rows, Relaxed);
             }
+            let origin = &inp.batch.meta.origin;
+            env.reconcile
+                .transform_emitted(&id, origin, &e.port, &e.category, rows);
             let out = Envelope {
                 batch: Batch {
                     data: e.data,

@@ -6,6 +6,7 @@ use crate::client::{admin, check_properties, create_topic, kafka_error, producer
 use crate::config::{KafkaSinkOptions, duration, valid_topic};
 use crate::encode::{Message, encode};
 use crate::headers;
+use qdp_sdk::arrow::array::RecordBatch;
 use qdp_sdk::schema::registry;
 use qdp_sdk::{Batch, Context, Describe, PluginError, Result, Sink};
 use rdkafka::admin::AdminClient;
@@ -15,6 +16,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a batch's rows go and whose rows they are: the key of the
@@ -135,7 +137,8 @@ impl Sink for KafkaSink {
             }
             self.ensure_topic(&topic).await?;
             let key = self.key_column(b)?;
-            let messages = encode(&b.data, self.o.format, key, self.o.max_message_bytes)
+            let data = with_category_metadata(&b.data, &b.meta.category);
+            let messages = encode(&data, self.o.format, key, self.o.max_message_bytes)
                 .map_err(|e| e.with_context("category", &b.meta.category))?;
             for (part, m) in messages.iter().enumerate() {
                 let h = headers::of(b, &self.pipeline, part, m.rows, self.o.format);
@@ -148,12 +151,14 @@ impl Sink for KafkaSink {
             settle(f, &topic, &mut failed).await;
         }
         if let Some(e) = failed {
+            // The retried call gets a new producer (a new producer id): an
+            // idempotent producer whose messages timed out would otherwise
+            // bump its epoch, which tansu 0.6 cannot serve, and one that
+            // failed fatally cannot send again at all.
             if let Some((code, why)) = producer.client().fatal_error() {
-                // An idempotent producer that hit a fatal error cannot send
-                // again: the retried write gets a new one.
-                tracing::warn!(%code, reason = %why, "Kafka producer failed fatally; it will be recreated");
-                self.producer = None;
+                tracing::warn!(%code, reason = %why, "Kafka producer failed fatally");
             }
+            self.producer = None;
             return Err(e);
         }
         for (stream, seq) in sent {
@@ -249,6 +254,24 @@ impl KafkaSink {
                 .find_map(|k| schema.index_of(&k).ok()),
         )
     }
+}
+
+/// `data` with its category schema's `qdp.*` metadata (lost when a batch
+/// crosses the plugin boundary), so Arrow payloads tell readers the
+/// identifier and timestamp columns.
+fn with_category_metadata(data: &RecordBatch, category: &str) -> RecordBatch {
+    let schema = data.schema();
+    if !schema.metadata().is_empty() {
+        return data.clone();
+    }
+    let Some(cat) = registry().get(category) else {
+        return data.clone();
+    };
+    let meta = cat.arrow_schema().metadata().clone();
+    let with = Arc::new(schema.as_ref().clone().with_metadata(meta));
+    data.clone()
+        .with_schema(with)
+        .unwrap_or_else(|_| data.clone())
 }
 
 /// Queues one message, waiting for earlier deliveries while the local queue

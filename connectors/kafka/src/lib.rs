@@ -48,6 +48,7 @@ mod checkpoint;
 pub mod config;
 mod consumer;
 pub mod decode;
+mod pending;
 mod source;
 mod table;
 

@@ -1,18 +1,15 @@
 //! The `kafka` source: reads its topics as a member of a consumer group,
-//! drops replayed producer writes, cuts batches, and commits offsets only
-//! when the runtime acknowledges a batch (every sink downstream committed).
-//!
-//! A cut empties every table at once. The last batch of a cut carries the
-//! new checkpoint; the others carry the previous one, so no checkpoint ever
-//! covers a row that has not been emitted in or before its batch.
+//! hands messages to [`Pending`] (dedup, decoding, batches), and commits
+//! offsets only when the runtime acknowledges a batch (every sink
+//! downstream committed).
 
-use crate::checkpoint::{MarkKey, State, Tp};
+use crate::checkpoint::{State, Tp};
 use crate::config::{Options, duration};
 use crate::consumer::{
     Assignment, GroupContext, check_properties, consumer, kafka_error, validate,
 };
-use crate::decode::{self, Incoming, Kind, UNQUALIFIED};
-use crate::table::Table;
+use crate::decode::{self, Incoming, UNQUALIFIED};
+use crate::pending::{Cutting, Pending};
 use qdp_sdk::arrow::datatypes::SchemaRef;
 use qdp_sdk::schema::registry;
 use qdp_sdk::{
@@ -23,10 +20,10 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaErrorCode;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 type Consumer_ = Arc<StreamConsumer<GroupContext>>;
 
@@ -37,19 +34,9 @@ pub struct KafkaSource {
     categories: HashMap<String, String>,
     /// category → schema, when the category has one.
     schemas: HashMap<String, Option<SchemaRef>>,
-    max_wait: Duration,
     shared: Arc<Mutex<Assignment>>,
     consumer: Option<Consumer_>,
-    state: State,
-    /// `state` as of the last cut: what has been emitted.
-    emitted: State,
-    /// `emitted` as checkpoint bytes.
-    snapshot: Vec<u8>,
-    tables: Vec<Table>,
-    rejects: Vec<(Incoming, String)>,
-    pending: usize,
-    since: Option<Instant>,
-    ready: VecDeque<SourceBatch>,
+    pending: Pending,
 }
 
 impl Describe for KafkaSource {
@@ -109,21 +96,23 @@ impl Source for KafkaSource {
         let shared = Arc::new(Mutex::new(Assignment::default()));
         // Catches a bad property now, as a config error.
         validate(&o)?;
+        let pending = Pending::new(
+            categories.clone(),
+            schemas.clone(),
+            Cutting {
+                format: o.format,
+                source_system: o.source_system.clone(),
+                batch_size: o.batch_size,
+                max_wait,
+            },
+        );
         Ok(Self {
             o,
             categories,
             schemas,
-            max_wait,
             shared,
             consumer: None,
-            state: State::default(),
-            emitted: State::default(),
-            snapshot: Vec::new(),
-            tables: Vec::new(),
-            rejects: Vec::new(),
-            pending: 0,
-            since: None,
-            ready: VecDeque::new(),
+            pending,
         })
     }
 
@@ -169,9 +158,7 @@ impl Source for KafkaSource {
             }
         }
         self.shared.lock().unwrap_or_else(|p| p.into_inner()).floors = floors;
-        self.state = state;
-        self.emitted = self.state.clone();
-        self.snapshot = self.state.to_bytes();
+        self.pending.reset(state);
         let c = consumer(&self.o, Arc::clone(&self.shared))?;
         let topics: Vec<&str> = self.categories.keys().map(String::as_str).collect();
         c.subscribe(&topics)
@@ -182,18 +169,18 @@ impl Source for KafkaSource {
 
     async fn next_batch(&mut self) -> Result<Option<SourceBatch>> {
         loop {
-            if let Some(b) = self.ready.pop_front() {
+            if let Some(b) = self.pending.pop() {
                 return Ok(Some(b));
             }
             self.forget_revoked();
-            if self.due() {
-                self.cut()?;
+            if self.pending.due() {
+                self.pending.cut()?;
                 continue;
             }
             let Some(c) = self.consumer.clone() else {
                 return Err(PluginError::internal("next_batch before start"));
             };
-            let deadline = self.since.map(|s| s + self.max_wait);
+            let deadline = self.pending.deadline();
             let got = tokio::select! {
                 m = c.recv() => Some(m.map(|m| detach(&m))),
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => None,
@@ -201,7 +188,10 @@ impl Source for KafkaSource {
             self.forget_revoked();
             match got {
                 None => {}
-                Some(Ok(m)) => self.take(m),
+                Some(Ok(m)) => {
+                    let epoch = self.epoch(&(m.topic.clone(), m.partition));
+                    self.pending.take(m, epoch);
+                }
                 Some(Err(KafkaError::MessageConsumption(code))) => {
                     // librdkafka reports and recovers by itself (a topic not
                     // created yet, a broker restarting).
@@ -219,7 +209,7 @@ impl Source for KafkaSource {
         let Some(c) = self.consumer.clone() else {
             return Ok(());
         };
-        if st.instance != self.state.instance {
+        if st.instance != self.pending.state.instance {
             return Ok(());
         }
         let tpl = {
@@ -290,272 +280,19 @@ fn detach(m: &BorrowedMessage<'_>) -> Incoming {
     }
 }
 
-/// Who wrote the message and which part of which batch it is, when it
-/// carries the `kafka` sink's headers.
-fn writer(m: &Incoming) -> Option<(MarkKey, u64, u64)> {
-    let h = |k: &str| m.headers.get(k).cloned().unwrap_or_default();
-    let seq = m.headers.get("qdp.seq")?.parse().ok()?;
-    let part = m.headers.get("qdp.part")?.parse().ok()?;
-    let key = (
-        m.topic.clone(),
-        m.partition,
-        h("qdp.category"),
-        h("qdp.pipeline"),
-        h("qdp.origin"),
-        h("qdp.producer"),
-    );
-    Some((key, seq, part))
-}
-
 impl KafkaSource {
-    fn due(&self) -> bool {
-        self.pending >= self.o.batch_size
-            || self.since.is_some_and(|s| s.elapsed() >= self.max_wait)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Assignment> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn take(&mut self, m: Incoming) {
-        let tp: Tp = (m.topic.clone(), m.partition);
-        let epoch = {
-            let a = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-            a.assigned.get(&tp).copied().unwrap_or(0)
-        };
-        self.state.advance(tp, m.offset, epoch);
-        if let Some((key, seq, part)) = writer(&m)
-            && self.state.seen(key, seq, part)
-        {
-            return;
-        }
-        self.since.get_or_insert_with(Instant::now);
-        let category = self.categories.get(&m.topic).cloned().unwrap_or_default();
-        let schema = self.schemas.get(&category).cloned().flatten();
-        let system = m
-            .headers
-            .get("qdp.source_system")
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .unwrap_or_else(|| self.o.source_system.clone());
-        let empty = m
-            .payload
-            .as_deref()
-            .is_none_or(|p| p.trim_ascii().is_empty());
-        if empty {
-            self.reject(m, "empty payload".into());
-            return;
-        }
-        match decode::kind(self.o.format, &m) {
-            Kind::Json => {
-                self.table(&category, &system, schema).push_json(m);
-                self.pending += 1;
-            }
-            Kind::Arrow => {
-                match decode::arrow(m.payload.as_deref().unwrap_or_default(), schema.as_ref()) {
-                    Ok(batches) => {
-                        let t = self.table(&category, &system, schema);
-                        let mut rows = 0;
-                        for b in batches {
-                            rows += b.num_rows();
-                            t.push_arrow((m.topic.clone(), m.partition), b);
-                        }
-                        self.pending += rows;
-                    }
-                    Err(reason) => self.reject(m, reason),
-                }
-            }
-        }
+    /// The assignment epoch of `tp` (0, never committed, if not assigned).
+    fn epoch(&self, tp: &Tp) -> u64 {
+        self.lock().assigned.get(tp).copied().unwrap_or(0)
     }
 
-    fn reject(&mut self, m: Incoming, reason: String) {
-        self.rejects.push((m, reason));
-        self.pending += 1;
-    }
-
-    fn table(&mut self, category: &str, system: &str, schema: Option<SchemaRef>) -> &mut Table {
-        let i = match self
-            .tables
-            .iter()
-            .position(|t| t.category == category && t.source_system == system)
-        {
-            Some(i) => i,
-            None => {
-                self.tables.push(Table::new(category, system, schema));
-                self.tables.len() - 1
-            }
-        };
-        &mut self.tables[i]
-    }
-
-    /// Empties every table into ready batches.
-    fn cut(&mut self) -> Result<()> {
-        let mut out: Vec<(String, String, qdp_sdk::arrow::array::RecordBatch)> = Vec::new();
-        for t in &mut self.tables {
-            let (batches, bad) = t.take()?;
-            for b in batches {
-                out.push((t.category.clone(), t.source_system.clone(), b));
-            }
-            self.rejects.extend(bad);
-        }
-        self.tables.clear();
-        if !self.rejects.is_empty() {
-            let b = decode::rejects(&self.rejects).map_err(PluginError::internal)?;
-            out.push((UNQUALIFIED.to_string(), self.o.source_system.clone(), b));
-            self.rejects.clear();
-        }
-        self.pending = 0;
-        self.since = None;
-        let new = self.state.to_bytes();
-        let n = out.len();
-        for (i, (category, source_system, data)) in out.into_iter().enumerate() {
-            let ck = if i + 1 == n {
-                new.clone()
-            } else {
-                self.snapshot.clone()
-            };
-            self.ready.push_back(SourceBatch {
-                category,
-                source_system,
-                data,
-                checkpoint: Checkpoint(ck),
-            });
-        }
-        self.snapshot = new;
-        self.emitted = self.state.clone();
-        Ok(())
-    }
-
-    /// Partitions a rebalance took away: their rows not yet emitted are
-    /// dropped and their position and dedup marks go back to what was
-    /// emitted, so whoever reads them next (another member, or this one
-    /// again from the committed offset) emits them once.
+    /// Applies what rebalances took away since the last look.
     fn forget_revoked(&mut self) {
-        let revoked = {
-            let mut a = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-            std::mem::take(&mut a.revoked)
-        };
-        if revoked.is_empty() {
-            return;
-        }
-        for tp in &revoked {
-            for t in &mut self.tables {
-                t.drop_partition(tp);
-            }
-            self.rejects
-                .retain(|(m, _)| m.topic != tp.0 || m.partition != tp.1);
-            match self.emitted.positions.get(tp) {
-                Some(p) => self.state.positions.insert(tp.clone(), *p),
-                None => self.state.positions.remove(tp),
-            };
-            let of_tp = |k: &MarkKey| k.0 == tp.0 && k.1 == tp.1;
-            self.state.marks.retain(|k, _| !of_tp(k));
-            for (k, v) in self.emitted.marks.iter().filter(|(k, _)| of_tp(k)) {
-                self.state.marks.insert(k.clone(), *v);
-            }
-        }
-        self.tables.retain(|t| t.rows() > 0);
-        self.pending = self.tables.iter().map(Table::rows).sum::<usize>() + self.rejects.len();
-        if self.pending == 0 {
-            self.since = None;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tick_json(symbol: &str) -> Vec<u8> {
-        format!(
-            r#"{{"source_system_name":"sim","component_instance_name":"c","ingestion_time":"2026-03-02T14:30:00Z","exchange_code":"NYMEX","symbol_code":"{symbol}","symbol_type":"future","price":70.5,"price_unit":"1_USD","size":2.0,"size_unit":"1_contract","tick_time":"2026-03-02T14:30:00.5Z","open_interest":null,"open_interest_unit":null}}"#
-        )
-        .into_bytes()
-    }
-
-    fn msg(partition: i32, offset: i64, seq: u64) -> Incoming {
-        let headers = [
-            ("qdp.seq", seq.to_string()),
-            ("qdp.part", "0".to_string()),
-            ("qdp.origin", "o".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        Incoming {
-            topic: "derivatives_tick_market_data".into(),
-            partition,
-            offset,
-            key: None,
-            payload: Some(tick_json("CLF6")),
-            headers,
-        }
-    }
-
-    fn source() -> KafkaSource {
-        let o: Options = serde_json::from_value(serde_json::json!({
-            "brokers": "127.0.0.1:1",
-            "group_id": "g",
-            "topics": ["derivatives_tick_market_data"],
-        }))
-        .unwrap();
-        let mut s = KafkaSource::new(o, &Context::default()).unwrap();
-        let mut a = s.shared.lock().unwrap();
-        a.assigned
-            .insert(("derivatives_tick_market_data".into(), 0), 1);
-        a.assigned
-            .insert(("derivatives_tick_market_data".into(), 1), 2);
-        drop(a);
-        s.state.instance = 9;
-        s.emitted = s.state.clone();
-        s.snapshot = s.state.to_bytes();
-        s
-    }
-
-    #[test]
-    fn a_revoked_partition_forgets_what_was_not_emitted() {
-        let mut s = source();
-        s.take(msg(0, 10, 1));
-        s.take(msg(1, 20, 1));
-        s.cut().unwrap();
-        assert_eq!(s.ready.len(), 1);
-        s.take(msg(0, 11, 2));
-        s.take(msg(1, 21, 2));
-        assert_eq!(s.pending, 2);
-        let tp0 = ("derivatives_tick_market_data".to_string(), 0);
-        s.shared.lock().unwrap().revoked.push(tp0.clone());
-        s.forget_revoked();
-        // Partition 0 is back at what was emitted; partition 1 keeps its row.
-        assert_eq!(s.pending, 1);
-        assert_eq!(s.state.positions[&tp0], (11, 1));
-        let mark = |st: &State, p: i32| st.marks.iter().find(|(k, _)| k.1 == p).map(|(_, v)| *v);
-        assert_eq!(mark(&s.state, 0), Some((1, 0)));
-        assert_eq!(mark(&s.state, 1), Some((2, 0)));
-        // Read again (by this member, from the committed offset), the
-        // dropped message is taken, not mistaken for a replay.
-        s.take(msg(0, 11, 2));
-        assert_eq!(s.pending, 2);
-        s.cut().unwrap();
-        let rows: usize = s.ready.iter().map(|b| b.data.num_rows()).sum();
-        assert_eq!(rows, 4);
-    }
-
-    #[test]
-    fn only_the_last_batch_of_a_cut_moves_the_checkpoint() {
-        let mut s = source();
-        s.take(msg(0, 10, 1));
-        let mut bad = msg(0, 11, 2);
-        bad.payload = Some(b"{oops".to_vec());
-        s.take(bad);
-        s.cut().unwrap();
-        let b: Vec<SourceBatch> = s.ready.drain(..).collect();
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[1].category, UNQUALIFIED);
-        let first = State::from_bytes(b[0].checkpoint.as_bytes()).unwrap();
-        let last = State::from_bytes(b[1].checkpoint.as_bytes()).unwrap();
-        assert!(
-            first.positions.is_empty(),
-            "the first batch does not cover the reject"
-        );
-        assert_eq!(
-            last.positions[&("derivatives_tick_market_data".to_string(), 0)],
-            (12, 1)
-        );
+        let revoked = std::mem::take(&mut self.lock().revoked);
+        self.pending.forget(&revoked);
     }
 }

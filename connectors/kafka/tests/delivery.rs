@@ -195,3 +195,41 @@ fn two_members_of_a_group_share_the_partitions_and_read_every_row_once() {
         round + 1
     );
 }
+
+#[test]
+fn the_source_carries_on_when_the_broker_restarts() {
+    let Some(mut kafka) = Kafka::start() else {
+        return;
+    };
+    let b = kafka.bootstrap();
+    let sink = json!({ "brokers": b, "partitions": 2 });
+    write(
+        sink.clone(),
+        &(0..4)
+            .map(|s| ticks(s, SYMBOLS, 5, "before"))
+            .collect::<Vec<_>>(),
+    );
+    let mut s = source(&source_options(&b, "restart", json!([TICKS])));
+    let mut got = read_until(&mut s, true, |out| rows(out).len() >= 160);
+    kafka.kill();
+    // Polling while the broker is down is not an error.
+    for _ in 0..5 {
+        assert!(matches!(
+            s.poll(Duration::from_millis(100)).unwrap(),
+            Polled::Pending
+        ));
+    }
+    kafka.restart();
+    write(
+        sink,
+        &(4..8)
+            .map(|s| ticks(s, SYMBOLS, 5, "after"))
+            .collect::<Vec<_>>(),
+    );
+    got.extend(read_until(&mut s, true, |out| tagged(out, "after") >= 160));
+    s.shutdown().unwrap();
+    let all = rows(&got);
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 320, "every row");
+    assert_eq!(all.len(), 320, "each once");
+}

@@ -122,3 +122,124 @@ fn ticks_round_trip_as_json_and_arrow_once_each_in_symbol_order() {
         );
     }
 }
+
+/// A batch of `category` with the given columns, as a transform emits it.
+fn batch_of(category: &str, data: RecordBatch) -> qdp_sdk::Batch {
+    qdp_sdk::Batch {
+        data,
+        meta: qdp_sdk::BatchMeta {
+            category: category.into(),
+            source_system: "ibkr_cpapi".into(),
+            origin: "ibkr".into(),
+            seq: 0,
+            producer: "ibkr".into(),
+        },
+    }
+}
+
+#[test]
+fn rejects_and_raw_rows_round_trip_too() {
+    use qdp_sdk::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use qdp_sdk::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let Some(kafka) = Kafka::start() else { return };
+    let b = kafka.bootstrap();
+    // Rejects of the tick category: every column text, plus the reason.
+    let cat = qdp_sdk::schema::registry().get(TICKS).unwrap();
+    let rej_schema = cat.unqualified_schema();
+    let rej_cols: Vec<ArrayRef> = rej_schema
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "price" => Arc::new(StringArray::from(vec![Some("abc"), None])) as ArrayRef,
+            "unqualified_reason" => Arc::new(StringArray::from(vec![
+                "price is not a number",
+                "price is missing",
+            ])),
+            _ => Arc::new(StringArray::from(vec![Some("CLF6"), Some("NGF6")])),
+        })
+        .collect();
+    let rejects = RecordBatch::try_new(rej_schema, rej_cols).unwrap();
+    let rej_cat = format!("{TICKS}_unqualified");
+    // Raw rows of a category without a schema.
+    let raw_schema = Arc::new(Schema::new(vec![
+        Field::new("conid", DataType::Utf8, false),
+        Field::new("last", DataType::Float64, true),
+        Field::new("updated_ms", DataType::Int64, false),
+    ]));
+    let raw = RecordBatch::try_new(
+        raw_schema,
+        vec![
+            Arc::new(StringArray::from(vec!["495512572", "495512573"])),
+            Arc::new(Float64Array::from(vec![Some(4015.25), Some(4016.5)])),
+            Arc::new(Int64Array::from(vec![1_700_000_000_000, 1_700_000_000_001])),
+        ],
+    )
+    .unwrap();
+    for format in ["json", "arrow"] {
+        let sink = json!({
+            "brokers": b,
+            "format": format,
+            "topic": format!("{{category}}_{format}"),
+            "fallback_key": "conid",
+        });
+        write(
+            sink,
+            &[
+                batch_of(&rej_cat, rejects.clone()),
+                batch_of("raw_ibkr_cpapi_ticks", raw.clone()),
+            ],
+        );
+        let mut s = source(&source_options(
+            &b,
+            &format!("raw-{format}"),
+            json!([
+                { "topic": format!("{rej_cat}_{format}"), "category": rej_cat },
+                { "topic": format!("raw_ibkr_cpapi_ticks_{format}"), "category": "raw_ibkr_cpapi_ticks" },
+            ]),
+        ));
+        let count = |out: &[qdp_sdk::SourceBatch], c: &str| {
+            out.iter()
+                .filter(|x| x.category == c)
+                .map(|x| x.data.num_rows())
+                .sum::<usize>()
+        };
+        let got = read_until(&mut s, true, |out| {
+            count(out, &rej_cat) >= 2 && count(out, "raw_ibkr_cpapi_ticks") >= 2
+        });
+        s.shutdown().unwrap();
+        let mine = |c: &str| {
+            let mut r: Vec<String> = got
+                .iter()
+                .filter(|x| x.category == c)
+                .flat_map(|x| common::batch_rows(&x.data))
+                .collect();
+            r.sort();
+            r
+        };
+        let want = |b: &RecordBatch| {
+            let mut r = common::batch_rows(b);
+            r.sort();
+            r
+        };
+        assert_eq!(mine(&rej_cat), want(&rejects), "{format}: rejects");
+        // Raw JSON columns are inferred: text, float and integer survive as such.
+        assert_eq!(
+            mine("raw_ibkr_cpapi_ticks"),
+            want(&raw),
+            "{format}: raw rows"
+        );
+        let raw_batch = got
+            .iter()
+            .find(|x| x.category == "raw_ibkr_cpapi_ticks")
+            .unwrap();
+        let types: Vec<String> = raw_batch
+            .data
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().to_string())
+            .collect();
+        assert_eq!(types, ["Utf8", "Float64", "Int64"], "{format}");
+    }
+}

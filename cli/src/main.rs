@@ -6,6 +6,9 @@ mod bench_buffer;
 mod buffer;
 mod logging;
 mod plugins;
+mod reconcile;
+mod reconcile_count;
+mod reconcile_read;
 mod run;
 mod schemas;
 
@@ -63,6 +66,9 @@ enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
+    /// Check from the Kafka topics that every raw row became a category or
+    /// unqualified row; exit 1 on any imbalance, 2 on usage or connection errors.
+    Reconcile(reconcile::ReconcileArgs),
     /// Run a benchmark and print its `bench ...` line.
     Bench {
         /// Which benchmark: foundation or buffer.
@@ -79,6 +85,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Reconcile(args) = &cli.command {
+        return reconcile::main(args);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,6 +120,8 @@ fn main() -> ExitCode {
             Command::Plugins { command } => plugins::main(command),
             Command::Buffer { command } => buffer::main(command),
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
+            // Run above: it has exit codes of its own.
+            Command::Reconcile(_) => Ok(()),
             Command::Bench { name, ticks, runs } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
                 bench::main(&name, ticks, runs).await

@@ -3,6 +3,8 @@
 
 mod bench;
 mod bench_buffer;
+mod bench_realtime;
+mod bench_realtime_raw;
 mod buffer;
 mod logging;
 mod plugins;
@@ -71,10 +73,10 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Run a benchmark and print its `bench ...` line.
     Bench {
-        /// Which benchmark: foundation or buffer.
+        /// Which benchmark: foundation, buffer or realtime.
         #[arg(default_value = "foundation")]
         name: String,
-        /// Ticks to push through (default: 5M for foundation, 2M for buffer).
+        /// Ticks to push through (default: 5M for foundation, 2M for buffer, 1M for realtime).
         #[arg(long)]
         ticks: Option<u64>,
         /// Repetitions; medians are reported.

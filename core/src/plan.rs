@@ -88,7 +88,10 @@ pub async fn plan(cfg: PipelineConfig, registry: &Registry) -> Result<Plan, Conf
         if c.type_name.is_empty() {
             continue;
         }
-        let Some(ty) = registry.get(&c.type_name) else {
+        let Some(ty) = registry
+            .get_kind(&c.type_name, c.kind)
+            .or_else(|| registry.get(&c.type_name))
+        else {
             let names: Vec<&str> = registry.all().map(|t| t.name.as_str()).collect();
             let fix = match closest(&c.type_name, names.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`?"),

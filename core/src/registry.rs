@@ -70,11 +70,22 @@ impl ComponentType {
 /// All component types known to this process.
 #[derive(Clone, Default)]
 pub struct Registry {
-    types: BTreeMap<String, ComponentType>,
+    /// By (name, kind): a source and a sink may share a name (`kafka`), the
+    /// section of the pipeline file tells them apart.
+    types: BTreeMap<(String, u8), ComponentType>,
     /// Libraries on the search path that were refused, with the reason.
     pub refused: Vec<(PathBuf, String)>,
     /// Directories searched for plugins.
     pub searched: Vec<PathBuf>,
+}
+
+/// The kind's place in the registry key.
+fn rank(kind: Kind) -> u8 {
+    match kind {
+        Kind::Source => 0,
+        Kind::Transform => 1,
+        Kind::Sink => 2,
+    }
 }
 
 fn options<T: Describe>(v: serde_json::Value) -> Result<T::Options> {
@@ -96,7 +107,7 @@ impl Registry {
 
     fn insert<T: Describe>(&mut self, kind: Kind, origin: Origin, f: Arc<NativeFactory>) {
         self.types.insert(
-            T::NAME.to_string(),
+            (T::NAME.to_string(), rank(kind)),
             ComponentType {
                 name: T::NAME.to_string(),
                 kind,
@@ -170,15 +181,16 @@ impl Registry {
         let lib = PluginLibrary::open(path)?;
         let info = lib.info().clone();
         let name = info.name.clone();
+        let key = (name.clone(), rank(info.kind));
         if self
             .types
-            .get(&name)
+            .get(&key)
             .is_some_and(|t| t.origin != Origin::Builtin && t.origin != Origin::Registered)
         {
             tracing::debug!(plugin = %name, path = %path.display(), "plugin already loaded from another path; keeping the first");
-        } else if !self.types.contains_key(&name) {
+        } else if !self.types.contains_key(&key) {
             self.types.insert(
-                name.clone(),
+                key.clone(),
                 ComponentType {
                     name: name.clone(),
                     kind: info.kind,
@@ -191,7 +203,7 @@ impl Registry {
             );
         }
         self.types
-            .get(&name)
+            .get(&key)
             .ok_or_else(|| LoadError::BadDescriptor {
                 path: path.to_path_buf(),
                 reason: "not registered".into(),
@@ -220,9 +232,17 @@ impl Registry {
         }
     }
 
-    /// A type by name.
+    /// A type by name (the source, transform or sink of that name, in
+    /// that order, when several kinds share it).
     pub fn get(&self, name: &str) -> Option<&ComponentType> {
-        self.types.get(name)
+        [Kind::Source, Kind::Transform, Kind::Sink]
+            .into_iter()
+            .find_map(|k| self.get_kind(name, k))
+    }
+
+    /// A type by name and kind.
+    pub fn get_kind(&self, name: &str, kind: Kind) -> Option<&ComponentType> {
+        self.types.get(&(name.to_string(), rank(kind)))
     }
 
     /// Every known type.

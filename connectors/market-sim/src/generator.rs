@@ -31,6 +31,8 @@ pub struct State {
 }
 
 const VERSION: u8 = 1;
+/// Smallest gap between two ticks, in seconds.
+const MIN_GAP_S: f64 = 2e-9;
 
 impl State {
     /// The initial state.
@@ -212,7 +214,11 @@ impl Generator {
         let mut exch = StringBuilder::with_capacity(n, n * 5);
         let mut kind = StringBuilder::with_capacity(n, n * 6);
         for _ in 0..n {
-            st.clock_s += st.rng.exp1() / self.rate_at(st.clock_s);
+            // At least 2 ns apart, so no two ticks share a timestamp after
+            // truncation to whole nanoseconds: (source, symbol, tick_time)
+            // is the category's unique key, and a store that deduplicates
+            // on it must not fold two real ticks into one.
+            st.clock_s += (st.rng.exp1() / self.rate_at(st.clock_s)).max(MIN_GAP_S);
             let pick = (st.rng.next_u64() % total as u64) as u32;
             let i = self.cumulative.iter().position(|&c| pick < c).unwrap_or(0);
             let p = self.products[i];

@@ -45,6 +45,21 @@ impl Kafka {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The end of the broker's log, and whether it is still running, for
+    /// failure messages.
+    pub fn log_tail(&mut self) -> String {
+        let alive = match self.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(None)) => "running".to_string(),
+            Some(Ok(Some(status))) => format!("exited ({status})"),
+            Some(Err(e)) => format!("unknown ({e})"),
+            None => "not started".to_string(),
+        };
+        format!(
+            "tansu {alive}; its log:\n{}",
+            crate::process::tail(&self.dir.path().join("tansu.log"))
+        )
+    }
+
     /// Kills the broker with SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

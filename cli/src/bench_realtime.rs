@@ -64,15 +64,18 @@ pub async fn run(ticks: u64) -> Result<(), String> {
     Ok(())
 }
 
-struct Lane {
-    brokers: String,
-    clickhouse: String,
-    dir: std::path::PathBuf,
+/// The two pipelines of the lane against one broker and one ClickHouse.
+pub struct Lane {
+    pub brokers: String,
+    pub clickhouse: String,
+    pub dir: std::path::PathBuf,
 }
 
 impl Lane {
     fn connector(&self, name: &str, ticks: u64, rate: u64, system: &str) -> String {
-        let batch = if rate == 0 { 8192 } else { 500 };
+        // Paced, a batch leaves the simulator when full: 2000 ticks is a few
+        // tens of ms at the rates measured here.
+        let batch = if rate == 0 { 8192 } else { 2000 };
         format!(
             r#"
 [pipeline]
@@ -112,7 +115,7 @@ inputs = ["valid"]
 brokers = "{brokers}"
 format = "arrow"
 partitions = 4
-batch = {{ max_rows = 50000, max_wait = "20ms" }}
+batch = {{ max_rows = 50000, max_wait = "100ms" }}
 "#,
             dir = self.dir.display(),
             brokers = self.brokers,
@@ -150,7 +153,7 @@ batch = {{ max_rows = 200000, max_wait = "50ms" }}
 
     /// Runs both pipelines until `ticks` rows of `system` are queryable;
     /// returns (ticks/s, seconds).
-    async fn phase(
+    pub async fn phase(
         &self,
         name: &str,
         ticks: u64,

@@ -6,6 +6,7 @@ mod bench_buffer;
 mod bench_realtime;
 mod bench_realtime_raw;
 mod buffer;
+mod demo_realtime;
 mod logging;
 mod plugins;
 mod reconcile;
@@ -71,6 +72,13 @@ enum Command {
     /// Check from the Kafka topics that every raw row became a category or
     /// unqualified row; exit 1 on any imbalance, 2 on usage or connection errors.
     Reconcile(reconcile::ReconcileArgs),
+    /// Run the realtime lane (feed → Kafka → ClickHouse) on throwaway local
+    /// services, when they are installed.
+    DemoRealtime {
+        /// Simulated ticks to send.
+        #[arg(long, default_value_t = 200_000)]
+        ticks: u64,
+    },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
         /// Which benchmark: foundation, buffer or realtime.
@@ -124,6 +132,10 @@ fn main() -> ExitCode {
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             // Run above: it has exit codes of its own.
             Command::Reconcile(_) => Ok(()),
+            Command::DemoRealtime { ticks } => {
+                logging::init(cli.log_format.as_deref().unwrap_or("text"));
+                demo_realtime::run(ticks).await
+            }
             Command::Bench { name, ticks, runs } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
                 bench::main(&name, ticks, runs).await

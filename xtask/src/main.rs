@@ -1,6 +1,7 @@
 //! `cargo xtask`: a thin dispatcher over the project's chores.
 //!
-//! * `demo`  — build everything and run `examples/pipelines/demo.toml`.
+//! * `demo`  — build everything, run `examples/pipelines/demo.toml`, then
+//!   the realtime lane on local services when they are installed.
 //! * `test`  — format check, services (ClickHouse, a Kafka-protocol broker;
 //!   installed when missing), build, clippy `-D warnings`, every test.
 //! * `bench` — `qdp bench NAME` in release mode.
@@ -121,7 +122,15 @@ fn demo() -> Result<(), String> {
     run.args(["run", "examples/pipelines/demo.toml"])
         .current_dir(root())
         .env("QDP_PLUGIN_PATH", target_dir().join("debug"));
-    step("qdp run examples/pipelines/demo.toml", run)
+    step("qdp run examples/pipelines/demo.toml", run)?;
+    // The realtime lane, on throwaway local services when they are
+    // installed (it says how to install them otherwise).
+    let mut lane = Command::new(&bin);
+    lane.args(["demo-realtime"])
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("debug"))
+        .env("RUST_LOG", "warn");
+    step("qdp demo-realtime", lane)
 }
 
 fn bench(name: &str) -> Result<(), String> {

@@ -16,6 +16,7 @@ pub mod component;
 pub mod conformance;
 pub mod error;
 pub mod ffi;
+pub mod options;
 pub mod schema;
 
 pub use arrow;

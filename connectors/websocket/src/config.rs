@@ -2,7 +2,6 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Options of the `websocket` source.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -174,22 +173,4 @@ fn default_fields() -> Vec<String> {
         .collect()
 }
 
-/// Parses `250ms`, `30s`, `5m`.
-pub fn duration(text: &str, key: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, f64::NAN)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && mult.is_finite() => Ok(Duration::from_secs_f64(n * mult)),
-        _ => Err(format!(
-            "{key}: `{text}` is not a duration like 500ms, 30s or 5m"
-        )),
-    }
-}
+pub use qdp_sdk::options::duration;

@@ -168,28 +168,9 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses `250ms`, `30s`, `5m`, `1h`, `2d`.
+/// Parses `250ms`, `30s`, `5m`, `1h`, `2d` (see [`qdp_sdk::options::duration`]).
 pub fn duration(text: &str, key: &str) -> Result<Duration, PluginError> {
-    let t = text.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else if let Some(n) = t.strip_suffix('d') {
-        (n, 86400.0)
-    } else {
-        (t, f64::NAN)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && (n * mult).is_finite() => Ok(Duration::from_secs_f64(n * mult)),
-        _ => Err(PluginError::config(format!(
-            "{key}: `{text}` is not a duration like 500ms, 30s, 5m or 1h"
-        ))),
-    }
+    qdp_sdk::options::duration(text, key).map_err(PluginError::config)
 }
 
 #[cfg(test)]

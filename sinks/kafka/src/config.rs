@@ -2,8 +2,6 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::Duration;
 
 /// How rows become message payloads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -96,73 +94,9 @@ pub struct CategoryOptions {
     pub key: Option<String>,
 }
 
-/// librdkafka properties whose `Debug` hides the values of secrets.
-#[derive(Clone, Default, Deserialize, schemars::JsonSchema)]
-#[serde(transparent)]
-pub struct Properties(pub BTreeMap<String, String>);
+pub use qdp_sdk::options::Properties;
 
-impl Properties {
-    /// Whether a property holds a secret (passwords, keys, tokens).
-    pub fn is_secret(key: &str) -> bool {
-        let k = key.to_ascii_lowercase();
-        [
-            "password",
-            "secret",
-            "ssl.key",
-            "oauthbearer.config",
-            "token",
-        ]
-        .iter()
-        .any(|s| k.contains(s))
-    }
-
-    /// `text` with the value of every secret property replaced by `***`,
-    /// for error messages that might echo a value back.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (k, v) in &self.0 {
-            if Self::is_secret(k) && !v.is_empty() {
-                out = out.replace(v.as_str(), "***");
-            }
-        }
-        out
-    }
-}
-
-impl fmt::Debug for Properties {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.0.iter().map(|(k, v)| {
-                let shown = if Self::is_secret(k) {
-                    "***"
-                } else {
-                    v.as_str()
-                };
-                (k, shown)
-            }))
-            .finish()
-    }
-}
-
-/// Parses `250ms`, `30s`, `5m`.
-pub fn duration(text: &str, key: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, f64::NAN)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && mult.is_finite() => Ok(Duration::from_secs_f64(n * mult)),
-        _ => Err(format!(
-            "{key}: `{text}` is not a duration like 500ms, 30s or 5m"
-        )),
-    }
-}
+pub use qdp_sdk::options::duration;
 
 /// Whether `name` is a legal Kafka topic name.
 pub fn valid_topic(name: &str) -> bool {

@@ -156,7 +156,16 @@ pub fn read(
                     }
                 }
                 if std::env::var("QDP_DEBUG_RECONCILE").is_ok() {
-                    eprintln!("debug: msgs {} pos {:?} high {:?}", counter.messages, c.position().map(|p| p.elements().iter().map(|e| (e.partition(), e.offset())).collect::<Vec<_>>()), high);
+                    eprintln!(
+                        "debug: msgs {} pos {:?} high {:?}",
+                        counter.messages,
+                        c.position().map(|p| p
+                            .elements()
+                            .iter()
+                            .map(|e| (e.partition(), e.offset()))
+                            .collect::<Vec<_>>()),
+                        high
+                    );
                 }
                 if progress.elapsed() > timeout {
                     let left: Vec<String> = high.keys().map(|(t, p)| format!("{t}/{p}")).collect();

@@ -155,22 +155,10 @@ pub fn read(
                         }
                     }
                 }
-                if std::env::var("QDP_DEBUG_RECONCILE").is_ok() {
-                    eprintln!(
-                        "debug: msgs {} pos {:?} high {:?}",
-                        counter.messages,
-                        c.position().map(|p| p
-                            .elements()
-                            .iter()
-                            .map(|e| (e.partition(), e.offset()))
-                            .collect::<Vec<_>>()),
-                        high
-                    );
-                }
                 if progress.elapsed() > timeout {
                     let left: Vec<String> = high.keys().map(|(t, p)| format!("{t}/{p}")).collect();
                     return Err(format!(
-                        "error: reading from {brokers} stalled for {timeout:?}; not read to the end: {}",
+                        "error: no message from {brokers} for {timeout:?} (raise --timeout for a slow broker); not read to the end: {}",
                         left.join(", ")
                     ));
                 }

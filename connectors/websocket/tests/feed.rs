@@ -123,11 +123,30 @@ fn server(script: Vec<Then>, subscriptions: usize) -> (SocketAddr, Received) {
     (addr_rx.recv().unwrap(), received)
 }
 
+/// The published IBKR frames (`shared/data/real`, read as they are): next
+/// to the checkout, at `QDP_REAL_DATA`, or at the workplace's `/work/shared`.
 fn verbatim() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/real/ticks/ibkr_cpapi_ws/smd_messages_verbatim.jsonl"
-    );
+    let rel = "ticks/ibkr_cpapi_ws/smd_messages_verbatim.jsonl";
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("QDP_REAL_DATA")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            std::path::PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/data/real"
+            )),
+            std::path::PathBuf::from("/work/shared/data/real"),
+        ])
+        .collect();
+    let path = candidates
+        .iter()
+        .map(|d| d.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{rel} not found in {candidates:?}; set QDP_REAL_DATA to the real data directory"
+            )
+        });
     std::fs::read_to_string(path)
         .unwrap()
         .lines()

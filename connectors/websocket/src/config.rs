@@ -40,6 +40,8 @@ pub struct Options {
     pub generic: Option<Generic>,
     /// IBKR preset: instruments and fields.
     pub ibkr: Option<Ibkr>,
+    /// TLS settings for `wss://` beyond the system's trusted roots.
+    pub tls: Option<Tls>,
 }
 
 /// How frames are read.
@@ -51,6 +53,20 @@ pub enum Preset {
     Generic,
     /// Interactive Brokers Client Portal streaming market data.
     IbkrCpapi,
+}
+
+/// TLS for `wss://` feeds.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// A PEM file of certificates to trust besides the system's roots: the
+    /// private CA of an internal gateway, or the self-signed certificate of
+    /// a local one (the IBKR Client Portal gateway ships one).
+    pub ca_file: Option<String>,
+    /// Accept any certificate. Only for a gateway on the same host; the
+    /// source logs a warning at every connect.
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
 }
 
 /// A keep-alive message.

@@ -17,6 +17,10 @@ pub struct Conn {
     pub heartbeat: Option<(String, Duration)>,
     /// First and longest reconnection wait.
     pub backoff: (Duration, Duration),
+    /// TLS beyond the system's roots (`tls` option), for `wss://`.
+    pub tls: Option<native_tls::TlsConnector>,
+    /// Certificates are not checked (`tls.accept_invalid_certs`).
+    pub insecure: bool,
 }
 
 /// A frame as received: text and receipt time (Unix ns).
@@ -42,7 +46,18 @@ pub async fn run(c: Conn, tx: mpsc::Sender<Frame>, mut stop: watch::Receiver<boo
         if *stop.borrow() {
             return;
         }
-        match tokio_tungstenite::connect_async(c.url.as_str()).await {
+        if c.insecure {
+            tracing::warn!(url = %c.url, "tls.accept_invalid_certs: the server's certificate is not checked");
+        }
+        let connector = c.tls.clone().map(tokio_tungstenite::Connector::NativeTls);
+        match tokio_tungstenite::connect_async_tls_with_config(
+            c.url.as_str(),
+            None,
+            false,
+            connector,
+        )
+        .await
+        {
             Ok((ws, _)) => {
                 tracing::info!(url = %c.url, "websocket connected");
                 let (mut write, mut read) = ws.split();

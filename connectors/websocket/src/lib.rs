@@ -26,6 +26,38 @@ use std::time::Duration;
 use table::Table;
 use tokio::sync::{mpsc, watch};
 
+/// The TLS connector for `wss://` when `tls` asks for more than the
+/// system's roots; the CA file is read here so a wrong path is a config
+/// error before anything runs.
+fn tls_connector(o: &Options) -> Result<Option<native_tls::TlsConnector>> {
+    let Some(t) = &o.tls else {
+        return Ok(None);
+    };
+    if !o.url.starts_with("wss://") {
+        return Err(PluginError::config(
+            "tls applies to wss:// feeds only; remove [tls] or use a wss:// url",
+        ));
+    }
+    let mut b = native_tls::TlsConnector::builder();
+    if let Some(path) = &t.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            PluginError::config(format!("tls.ca_file `{path}` cannot be read: {e}"))
+        })?;
+        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            PluginError::config(format!(
+                "tls.ca_file `{path}` is not a PEM certificate: {e}"
+            ))
+        })?;
+        b.add_root_certificate(cert);
+    }
+    if t.accept_invalid_certs {
+        b.danger_accept_invalid_certs(true);
+    }
+    b.build()
+        .map(Some)
+        .map_err(|e| PluginError::config(format!("tls: {e}")))
+}
+
 /// The `websocket` source.
 pub struct WebSocket {
     conn: conn::Conn,
@@ -103,6 +135,8 @@ impl Source for WebSocket {
         let tables = decoder.tables();
         Ok(Self {
             conn: conn::Conn {
+                tls: tls_connector(&o)?,
+                insecure: o.tls.as_ref().is_some_and(|t| t.accept_invalid_certs),
                 url: o.url.clone(),
                 subscribe,
                 heartbeat,

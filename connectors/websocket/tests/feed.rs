@@ -426,3 +426,136 @@ fn generic_frames_pick_columns_by_pointer() {
         texts(&got["websocket_frames_unqualified"], "unqualified_reason")[0].contains("`price`")
     );
 }
+
+const IBKR_TICKS: &str = "raw_ibkr_cpapi_ticks";
+
+/// A throwaway certificate for `localhost` made by the system's `openssl`.
+fn self_signed(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl must be installed to make a test certificate");
+    assert!(status.success(), "openssl req failed");
+    (
+        std::fs::read(dir.join("cert.pem")).unwrap(),
+        std::fs::read(dir.join("key.pem")).unwrap(),
+    )
+}
+
+/// A `wss://` server with `cert`/`key` that answers every connection with
+/// the recorded frames after the first subscription.
+fn tls_server(cert: &[u8], key: &[u8]) -> SocketAddr {
+    let identity = native_tls::Identity::from_pkcs8(cert, key).unwrap();
+    let acceptor =
+        tokio_native_tls::TlsAcceptor::from(native_tls::TlsAcceptor::new(identity).unwrap());
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let frames = verbatim();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let (acceptor, frames) = (acceptor.clone(), frames.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                        return;
+                    };
+                    let Some(Ok(Message::Text(_))) = ws.next().await else {
+                        return;
+                    };
+                    for f in frames {
+                        if ws.send(Message::text(f)).await.is_err() {
+                            return;
+                        }
+                    }
+                    while ws.next().await.is_some() {}
+                });
+            }
+        });
+    });
+    addr_rx.recv().unwrap()
+}
+
+#[test]
+fn a_wss_feed_is_read_when_its_certificate_is_trusted_and_refused_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let addr = tls_server(&cert, &key);
+    let url = format!("wss://localhost:{}", addr.port());
+    let ca = dir.path().join("cert.pem");
+    let mut s = source(&options(
+        addr,
+        json!({ "url": url, "tls": { "ca_file": ca }, "max_wait": "20ms" }),
+    ));
+    let got = collect(&mut s, |m| {
+        rows(m.get(IBKR_TICKS).map_or(&[][..], |v| v)) >= 2
+    });
+    assert_eq!(rows(&got[IBKR_TICKS]), 2, "both recorded frames over TLS");
+
+    // The same feed without its certificate: the handshake fails and the
+    // source keeps retrying, so nothing arrives.
+    let mut untrusted = source(&options(addr, json!({ "url": url, "max_wait": "20ms" })));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        assert!(
+            matches!(
+                untrusted.poll(Duration::from_millis(200)).unwrap(),
+                Polled::Pending
+            ),
+            "rows from a server whose certificate nobody trusts"
+        );
+    }
+
+    let lib = conformance::built_library("qdp_websocket").unwrap();
+    for (tls, why) in [
+        (json!({ "ca_file": "/nonexistent.pem" }), "cannot be read"),
+        (
+            json!({ "ca_file": dir.path().join("key.pem") }),
+            "not a PEM certificate",
+        ),
+    ] {
+        let e = lib
+            .instantiate(
+                Kind::Source,
+                &options(addr, json!({ "url": url, "tls": tls })),
+                &Context::default(),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains(why), "{e}");
+    }
+    let e = lib
+        .instantiate(
+            Kind::Source,
+            &options(addr, json!({ "tls": { "accept_invalid_certs": true } })),
+            &Context::default(),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("wss://"), "{e}");
+}

@@ -28,20 +28,8 @@ pub async fn run(ticks: u64) -> Result<(), String> {
         .ok_or("bench realtime needs tansu: run `bash scripts/services.sh install`")?;
     let ch = ClickHouse::start()
         .ok_or("bench realtime needs clickhouse-server: run `bash scripts/services.sh install`")?;
-    println!(
-        "services: tansu at {}, clickhouse-server {} at {}",
-        kafka.bootstrap(),
-        ch.version(),
-        ch.url()
-    );
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let lane = Lane {
-        brokers: kafka.bootstrap(),
-        clickhouse: ch.url(),
-        dir: dir.path().to_path_buf(),
-    };
-
-    create_topic(&lane.brokers, "derivatives_tick_market_data", 4).await?;
+    let lane = Lane::start(&kafka, &ch, dir.path()).await?;
     let (rate, p1) = lane.phase("throughput", ticks, 0, "bench_max", &ch).await?;
     println!("phase 1: {ticks} ticks end to end in {p1:.2} s: {rate:.0} ticks/s");
 
@@ -72,6 +60,28 @@ pub struct Lane {
 }
 
 impl Lane {
+    /// The lane on `kafka` and `ch`, state under `dir`, with its category
+    /// topic created up front (a consumer that subscribes before a topic
+    /// exists learns of it only at its next metadata refresh).
+    pub async fn start(
+        kafka: &Kafka,
+        ch: &ClickHouse,
+        dir: &std::path::Path,
+    ) -> Result<Self, String> {
+        println!(
+            "services: tansu at {}, clickhouse-server {} at {}",
+            kafka.bootstrap(),
+            ch.version(),
+            ch.url()
+        );
+        create_topic(&kafka.bootstrap(), "derivatives_tick_market_data", 4).await?;
+        Ok(Self {
+            brokers: kafka.bootstrap(),
+            clickhouse: ch.url(),
+            dir: dir.to_path_buf(),
+        })
+    }
+
     fn connector(&self, name: &str, ticks: u64, rate: u64, system: &str) -> String {
         // Paced, a batch leaves the simulator when full: 2000 ticks is a few
         // tens of ms at the rates measured here.
@@ -266,16 +276,7 @@ batch = {{ max_rows = 200000, max_wait = "50ms" }}
 
 /// p99 of tick → queryable in ClickHouse, in ms, over the rows of `system`.
 async fn p99_ms(ch: &ClickHouse, system: &str) -> Result<f64, String> {
-    let ty = ch
-        .query("SELECT type FROM system.columns WHERE database = 'qdp' AND table = 'derivatives_tick_market_data' AND name = 'tick_time'")
-        .map_err(|e| e.to_string())?;
-    let ns = |c: &str| {
-        if ty.trim().starts_with("DateTime64") {
-            format!("toUnixTimestamp64Nano({c})")
-        } else {
-            c.to_string()
-        }
-    };
+    let ns = ns_of(ch)?;
     let sql = format!(
         "SELECT quantileExact(0.99)(toInt64({}) - toInt64({})) FROM qdp.derivatives_tick_market_data WHERE source_system_name = '{system}'",
         ns("ingestion_time_realtime_store"),
@@ -286,4 +287,20 @@ async fn p99_ms(ch: &ClickHouse, system: &str) -> Result<f64, String> {
         .parse::<f64>()
         .map(|ns| ns / 1e6)
         .map_err(|e| format!("p99: `{}`: {e}", v.trim()))
+}
+
+/// How to read a timestamp column of the tick table as UInt64 nanoseconds:
+/// `DateTime64(9)` on servers that have it, plain UInt64 on older ones.
+pub fn ns_of(ch: &ClickHouse) -> Result<impl Fn(&str) -> String, String> {
+    let ty = ch
+        .query("SELECT type FROM system.columns WHERE database = 'qdp' AND table = 'derivatives_tick_market_data' AND name = 'tick_time'")
+        .map_err(|e| format!("tick_time type: {e}"))?;
+    let dt64 = ty.trim().starts_with("DateTime64");
+    Ok(move |c: &str| {
+        if dt64 {
+            format!("toUInt64(toUnixTimestamp64Nano({c}))")
+        } else {
+            format!("toUInt64({c})")
+        }
+    })
 }

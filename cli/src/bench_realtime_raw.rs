@@ -186,16 +186,7 @@ pub async fn clickhouse_raw(ch: &ClickHouse, system: &str, ticks: u64) -> Result
         .with_url(ch.url())
         .with_database("qdp")
         .with_validation(false);
-    let ty = ch
-        .query("SELECT type FROM system.columns WHERE database = 'qdp' AND table = 'derivatives_tick_market_data' AND name = 'tick_time'")
-        .map_err(|e| format!("raw clickhouse: {e}"))?;
-    let ns = |c: &str| {
-        if ty.trim().starts_with("DateTime64") {
-            format!("toUInt64(toUnixTimestamp64Nano({c}))")
-        } else {
-            format!("toUInt64({c})")
-        }
-    };
+    let ns = crate::bench_realtime::ns_of(ch).map_err(|e| format!("raw clickhouse: {e}"))?;
     let rows: Vec<Tick> = client
         .query(&format!(
             "SELECT source_system_name, exchange_code, symbol_code, symbol_type, price, price_unit, size, size_unit, {}, {} FROM derivatives_tick_market_data WHERE source_system_name = ?",

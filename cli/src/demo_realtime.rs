@@ -16,20 +16,8 @@ pub async fn run(ticks: u64) -> Result<(), String> {
         );
         return Ok(());
     };
-    println!(
-        "realtime lane: tansu at {}, clickhouse-server {} at {}",
-        kafka.bootstrap(),
-        ch.version(),
-        ch.url()
-    );
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let lane = Lane {
-        brokers: kafka.bootstrap(),
-        clickhouse: ch.url(),
-        dir: dir.path().to_path_buf(),
-    };
-    crate::bench_realtime_raw::create_topic(&lane.brokers, "derivatives_tick_market_data", 4)
-        .await?;
+    let lane = Lane::start(&kafka, &ch, dir.path()).await?;
     let (rate, secs) = lane.phase("demo", ticks, 50_000, "market_sim", &ch).await?;
     println!(
         "realtime lane: {ticks} ticks from the feed to ClickHouse in {secs:.1} s ({rate:.0} ticks/s)"

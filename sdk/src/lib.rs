@@ -12,11 +12,13 @@
 //! linked statically into a service that embeds the runtime.
 
 pub mod batch;
+pub mod calendar;
 pub mod component;
 pub mod conformance;
 pub mod error;
 pub mod ffi;
 pub mod options;
+pub mod raw;
 pub mod schema;
 
 pub use arrow;

@@ -1,0 +1,1 @@
+//! EIA API v2 series and the WPSR tables published on ir.eia.gov. (work in progress).

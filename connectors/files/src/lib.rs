@@ -1,0 +1,1 @@
+//! a drop folder of internal CSV/XLSX files, loaded once each into bronze. (work in progress).

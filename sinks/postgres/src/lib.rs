@@ -1,0 +1,1 @@
+//! the Postgres warehouse (bronze, silver with upserts, unqualified, gold refresh). (work in progress).

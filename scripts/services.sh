@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the services the realtime tests and benchmarks start themselves:
 #   * ClickHouse (Debian's clickhouse-server) when missing;
-#   * tansu, a Kafka-protocol broker, into $HOME/.cache/qdp-tools/bin when missing.
+#   * tansu, a Kafka-protocol broker, into $HOME/.cache/qdp-tools/bin when missing;
+#   * s3s-fs, an S3-compatible server on a local folder (lake sink tests), likewise.
 # Idempotent and quick when everything is present.
 #
 #   bash scripts/services.sh install
 set -euo pipefail
 
 TANSU_VERSION="0.6.0"
+# 0.14.1 is the last s3s-fs release that builds with rustc 1.95 (0.15 and later need 1.96).
+S3S_FS_VERSION="0.14.1"
 TOOLS="${HOME}/.cache/qdp-tools"
 
 as_root() {
@@ -38,10 +41,22 @@ install_tansu() {
   rm -rf "${TOOLS}/build"
 }
 
+install_s3s_fs() {
+  if [ -x "${TOOLS}/bin/s3s-fs" ]; then
+    echo "s3s-fs: present"
+    return
+  fi
+  echo "s3s-fs ${S3S_FS_VERSION}: building (once; cached in ${TOOLS})"
+  CARGO_TARGET_DIR="${TOOLS}/build" cargo install --locked "s3s-fs@${S3S_FS_VERSION}" \
+    --features binary --root "${TOOLS}"
+  rm -rf "${TOOLS}/build"
+}
+
 case "${1:-install}" in
   install)
     install_clickhouse
     install_tansu
+    install_s3s_fs
     ;;
   *)
     echo "usage: scripts/services.sh install" >&2

@@ -2,10 +2,11 @@
 //!
 //! * [`Kafka`]: a Kafka-protocol broker (tansu) with SQLite storage.
 //! * [`ClickHouse`]: a `clickhouse-server` with its data in a temp dir.
+//! * [`S3`]: an S3-compatible server (s3s-fs) on a temp dir.
 //!
 //! Each runs on ephemeral loopback ports in its own temporary directory and
 //! is killed when dropped, so `cargo test` leaves nothing behind.
-//! `scripts/services.sh install` installs both (`.ci/run` calls it).
+//! `scripts/services.sh install` installs them (`.ci/run` calls it).
 //!
 //! When a service's program is missing, the constructors return `None` after
 //! printing why, so a developer laptop can run the rest of the suite; with
@@ -15,10 +16,12 @@
 mod clickhouse;
 mod kafka;
 mod process;
+mod s3;
 
 pub use clickhouse::ClickHouse;
 pub use kafka::Kafka;
 pub use process::free_port;
+pub use s3::S3;
 
 /// Whether a missing service must fail the test rather than skip it.
 pub fn required() -> bool {

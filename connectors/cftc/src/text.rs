@@ -23,8 +23,8 @@ pub fn unzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
     let names: Vec<String> = archive
         .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
         .filter(|n| !n.ends_with('/'))
-        .map(str::to_string)
         .collect();
     let txt: Vec<&String> = names
         .iter()

@@ -34,7 +34,11 @@ pub fn page_url(
             q.push("data[0]=value".into());
             for (facet, values) in &s.facets {
                 for v in values {
-                    q.push(format!("facets[{}][]={}", percent_encode(facet), percent_encode(v)));
+                    q.push(format!(
+                        "facets[{}][]={}",
+                        percent_encode(facet),
+                        percent_encode(v)
+                    ));
                 }
             }
             format!("{base}/{route}/data/")
@@ -117,7 +121,8 @@ pub fn parse_page(body: &[u8], s: &Series) -> Page {
     let doc: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
-            page.rejects.push(reject(format!("the page is not JSON: {e}")));
+            page.rejects
+                .push(reject(format!("the page is not JSON: {e}")));
             return page;
         }
     };
@@ -126,7 +131,8 @@ pub fn parse_page(body: &[u8], s: &Series) -> Page {
             .get("error")
             .map(|e| e.to_string())
             .unwrap_or_else(|| "no `response` object".into());
-        page.rejects.push(reject(format!("not an API v2 response: {why}")));
+        page.rejects
+            .push(reject(format!("not an API v2 response: {why}")));
         return page;
     };
     page.total = match resp.get("total") {
@@ -145,10 +151,15 @@ pub fn parse_page(body: &[u8], s: &Series) -> Page {
         .unwrap_or_default();
     let date_format = resp.get("dateFormat").and_then(Value::as_str);
     let Some(data) = resp.get("data").and_then(Value::as_array) else {
-        page.rejects.push(reject("`response.data` is not a list".into()));
+        page.rejects
+            .push(reject("`response.data` is not a list".into()));
         return page;
     };
-    let what = s.route.as_deref().or(s.seriesid.as_deref()).unwrap_or_default();
+    let what = s
+        .route
+        .as_deref()
+        .or(s.seriesid.as_deref())
+        .unwrap_or_default();
     let mut periods = BTreeSet::new();
     page.rows = data.len();
     for row in data {
@@ -266,7 +277,11 @@ mod tests {
         assert_eq!(p.numbers[1].value, 0.5);
         assert_eq!(p.numbers[0].unit, "1000_barrels");
         assert_eq!(p.rejects.len(), 3);
-        assert!(p.rejects[0].reason.contains("dateFormat"), "{:?}", p.rejects);
+        assert!(
+            p.rejects[0].reason.contains("dateFormat"),
+            "{:?}",
+            p.rejects
+        );
         assert!(p.rejects[1].reason.contains("12x"));
         assert!(p.rejects[2].reason.contains("no series"));
         assert_eq!(p.max_period.as_deref(), Some("2024-10-04"));

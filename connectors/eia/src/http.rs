@@ -92,7 +92,9 @@ impl Fetcher {
             .timeout(pacing.timeout)
             .user_agent(concat!("qdp-eia/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| PluginError::config(format!("http client: {}", redact.text(&e.to_string()))))?;
+            .map_err(|e| {
+                PluginError::config(format!("http client: {}", redact.text(&e.to_string())))
+            })?;
         Ok(Self {
             client,
             pacing,
@@ -144,7 +146,10 @@ impl Fetcher {
         let r = &self.redact;
         let resp = self.client.get(url).send().await.map_err(|e| {
             // reqwest's text carries the URL, key included: hide it.
-            Failure::Retry(format!("request failed: {}", r.text(&e.without_url().to_string())), None)
+            Failure::Retry(
+                format!("request failed: {}", r.text(&e.without_url().to_string())),
+                None,
+            )
         })?;
         let status = resp.status();
         let retry_after = resp
@@ -154,11 +159,15 @@ impl Fetcher {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let body = resp.bytes().await.map_err(|e| {
-            Failure::Retry(format!("reading the body failed: {}", r.text(&e.without_url().to_string())), None)
+            Failure::Retry(
+                format!(
+                    "reading the body failed: {}",
+                    r.text(&e.without_url().to_string())
+                ),
+                None,
+            )
         })?;
-        let received_ns = chrono::Utc::now()
-            .timestamp_nanos_opt()
-            .unwrap_or_default();
+        let received_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
         if status.is_success() {
             return Ok(Fetched {
                 body: body.to_vec(),
@@ -190,7 +199,10 @@ mod tests {
     fn redacts_plain_and_encoded_keys() {
         let r = Redactor::new("k3y+/x");
         assert_eq!(r.text("a k3y+/x b k3y%2B%2Fx"), "a *** b ***");
-        assert_eq!(r.bytes(b"{\"api_key\":\"k3y+/x\"}"), b"{\"api_key\":\"***\"}".to_vec());
+        assert_eq!(
+            r.bytes(b"{\"api_key\":\"k3y+/x\"}"),
+            b"{\"api_key\":\"***\"}".to_vec()
+        );
         assert_eq!(Redactor::new("").text("same"), "same");
     }
 }

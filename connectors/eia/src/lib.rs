@@ -110,7 +110,10 @@ impl Source for Eia {
         match self.cfg.mode {
             Mode::ApiV2 => {
                 let resumable = self.state.cursor.as_ref().is_some_and(|c| {
-                    self.cfg.series.get(c.series).is_some_and(|s| s.key() == c.key)
+                    self.cfg
+                        .series
+                        .get(c.series)
+                        .is_some_and(|s| s.key() == c.key)
                 });
                 if !resumable {
                     self.state.cursor = self.cursor_at(0);
@@ -146,7 +149,12 @@ impl Eia {
     fn cursor_at(&self, i: usize) -> Option<Cursor> {
         let s = self.cfg.series.get(i)?;
         let key = s.key();
-        let start = match self.state.last_period.get(&key).and_then(|p| Period::parse(p)) {
+        let start = match self
+            .state
+            .last_period
+            .get(&key)
+            .and_then(|p| Period::parse(p))
+        {
             Some(last) => last
                 .back(self.cfg.revisions, &s.frequency)
                 .map(|p| p.to_string()),
@@ -207,7 +215,7 @@ impl Eia {
         );
         if let Some(p) = &page.max_period {
             let last = self.state.last_period.entry(cur.key.clone()).or_default();
-            if p > last {
+            if *p > *last {
                 *last = p.clone();
             }
         }

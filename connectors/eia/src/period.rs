@@ -69,11 +69,17 @@ impl Period {
             }
             Period::Month(y, m) => {
                 let idx = i64::from(y) * 12 + i64::from(m) - 1 - n;
-                Period::Month(i32::try_from(idx.div_euclid(12)).ok()?, idx.rem_euclid(12) as u32 + 1)
+                Period::Month(
+                    i32::try_from(idx.div_euclid(12)).ok()?,
+                    idx.rem_euclid(12) as u32 + 1,
+                )
             }
             Period::Quarter(y, q) => {
                 let idx = i64::from(y) * 4 + i64::from(q) - 1 - n;
-                Period::Quarter(i32::try_from(idx.div_euclid(4)).ok()?, idx.rem_euclid(4) as u32 + 1)
+                Period::Quarter(
+                    i32::try_from(idx.div_euclid(4)).ok()?,
+                    idx.rem_euclid(4) as u32 + 1,
+                )
             }
             Period::Year(y) => Period::Year(y.checked_sub(i32::try_from(n).ok()?)?),
         })
@@ -116,7 +122,15 @@ mod tests {
         assert_eq!(Period::parse("2024-07"), Some(Period::Month(2024, 7)));
         assert_eq!(Period::parse("2024-Q3"), Some(Period::Quarter(2024, 3)));
         assert_eq!(Period::parse("2024"), Some(Period::Year(2024)));
-        for bad in ["", "24", "2024-13", "2024-02-30", "2024-Q5", "6/5/26", "2024-1"] {
+        for bad in [
+            "",
+            "24",
+            "2024-13",
+            "2024-02-30",
+            "2024-Q5",
+            "6/5/26",
+            "2024-1",
+        ] {
             assert_eq!(Period::parse(bad), None, "{bad}");
         }
     }
@@ -130,7 +144,10 @@ mod tests {
         assert_eq!(m.back(4, "monthly").unwrap().to_string(), "2023-10");
         let q = Period::parse("2024-Q1").unwrap();
         assert_eq!(q.back(1, "quarterly").unwrap().to_string(), "2023-Q4");
-        assert_eq!(Period::Year(2024).back(4, "annual").unwrap().to_string(), "2020");
+        assert_eq!(
+            Period::Year(2024).back(4, "annual").unwrap().to_string(),
+            "2020"
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ fn text<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
 }
 
 fn times(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
-    Arc::new(it.collect::<TimestampNanosecondArray>().with_timezone("UTC"))
+    Arc::new(
+        it.collect::<TimestampNanosecondArray>()
+            .with_timezone("UTC"),
+    )
 }
 
 fn build(schema: SchemaRef, column: impl Fn(&str) -> Option<ArrayRef>) -> Result<RecordBatch> {

@@ -114,8 +114,14 @@ mod tests {
         assert_eq!(parse_text("1,559.930"), Cell::Number(1559.93));
         assert_eq!(parse_text("-1,908"), Cell::Number(-1908.0));
         assert_eq!(parse_text(" 13,799 "), Cell::Number(13799.0));
-        assert_eq!(parse_json(Some(&serde_json::json!(422741))), Cell::Number(422741.0));
-        assert_eq!(parse_json(Some(&serde_json::json!("1.785"))), Cell::Number(1.785));
+        assert_eq!(
+            parse_json(Some(&serde_json::json!(422741))),
+            Cell::Number(422741.0)
+        );
+        assert_eq!(
+            parse_json(Some(&serde_json::json!("1.785"))),
+            Cell::Number(1.785)
+        );
     }
 
     #[test]
@@ -124,7 +130,10 @@ mod tests {
             assert_eq!(parse_text(na), Cell::NotAvailable, "{na}");
         }
         assert_eq!(parse_json(None), Cell::NotAvailable);
-        assert_eq!(parse_json(Some(&serde_json::Value::Null)), Cell::NotAvailable);
+        assert_eq!(
+            parse_json(Some(&serde_json::Value::Null)),
+            Cell::NotAvailable
+        );
         for bad in ["12a", "1,2,3", "-", "abc", "1.2.3"] {
             assert_eq!(parse_text(bad), Cell::Malformed(bad.into()), "{bad}");
         }

@@ -156,7 +156,10 @@ struct Header {
 }
 
 fn header(cells: &[String]) -> Option<Header> {
-    let stubs = cells.iter().take_while(|c| c.trim().starts_with("STUB_")).count();
+    let stubs = cells
+        .iter()
+        .take_while(|c| c.trim().starts_with("STUB_"))
+        .count();
     let dates: Vec<(usize, NaiveDate)> = cells
         .iter()
         .enumerate()
@@ -204,10 +207,15 @@ pub fn parse(bytes: &[u8], object: &str) -> Table {
         ..Reject::default()
     };
     for (i, record) in reader.records().enumerate() {
+        // The line in the file, counted from the record's byte offset.
         let line = record
             .as_ref()
             .ok()
-            .and_then(|r| r.position().map(|p| p.line()))
+            .and_then(|r| r.position())
+            // csv reports the start of a CRLF record one byte early, on the
+            // `\n` before it: count through the byte it names.
+            .and_then(|p| text.as_bytes().get(..=p.byte() as usize))
+            .map(|before| before.iter().filter(|b| **b == b'\n').count() as u64 + 1)
             .unwrap_or(i as u64 + 1);
         let cells: Vec<String> = match record {
             Ok(r) => r.iter().map(str::to_string).collect(),
@@ -217,7 +225,10 @@ pub fn parse(bytes: &[u8], object: &str) -> Table {
             }
         };
         // The DOS end-of-file byte and blank lines are not lines of the table.
-        if cells.iter().all(|c| c.trim_matches(['\u{1a}', ' ', '\t']).is_empty()) {
+        if cells
+            .iter()
+            .all(|c| c.trim_matches(['\u{1a}', ' ', '\t']).is_empty())
+        {
             continue;
         }
         if cells.first().is_some_and(|c| c.trim() == "STUB_1") {
@@ -228,15 +239,19 @@ pub fn parse(bytes: &[u8], object: &str) -> Table {
                 }
                 None => {
                     head = None;
-                    out.rejects
-                        .push(reject(line, format!("a header with no week dates: {}", cells.join(","))));
+                    out.rejects.push(reject(
+                        line,
+                        format!("a header with no week dates: {}", cells.join(",")),
+                    ));
                 }
             }
             continue;
         }
         let Some(h) = &head else {
-            out.rejects
-                .push(reject(line, format!("a line before any dated header: {}", cells.join(","))));
+            out.rejects.push(reject(
+                line,
+                format!("a line before any dated header: {}", cells.join(",")),
+            ));
             continue;
         };
         let mut r = reject(line, String::new());
@@ -314,10 +329,19 @@ mod tests {
 
     #[test]
     fn labels_slugs_and_dates() {
-        assert_eq!(strip_line_number("(13)   Stock Change (+/build; -/draw)"), "Stock Change (+/build; -/draw)");
+        assert_eq!(
+            strip_line_number("(13)   Stock Change (+/build; -/draw)"),
+            "Stock Change (+/build; -/draw)"
+        );
         assert_eq!(strip_line_number("Crude Oil Supply "), "Crude Oil Supply");
-        assert_eq!(slug("Stock Change (+/build; -/draw)"), "stock_change_build_draw");
-        assert_eq!(slug("> 15 ppm to 500 ppm sulfur"), "15_ppm_to_500_ppm_sulfur");
+        assert_eq!(
+            slug("Stock Change (+/build; -/draw)"),
+            "stock_change_build_draw"
+        );
+        assert_eq!(
+            slug("> 15 ppm to 500 ppm sulfur"),
+            "15_ppm_to_500_ppm_sulfur"
+        );
         assert_eq!(header_date("6/5/26"), NaiveDate::from_ymd_opt(2026, 6, 5));
         assert_eq!(header_date("Difference"), None);
         assert_eq!(table_name("https://ir.eia.gov/wpsr/table1.csv"), "table1");
@@ -330,7 +354,11 @@ mod tests {
         assert_eq!(t.numbers.len(), 2);
         assert_eq!(t.not_available, 1);
         assert_eq!(t.rejects.len(), 2, "{:?}", t.rejects);
-        assert!(t.rejects[0].reason.contains("line 3"), "{}", t.rejects[0].reason);
+        assert!(
+            t.rejects[0].reason.contains("line 3"),
+            "{}",
+            t.rejects[0].reason
+        );
         assert!(t.rejects[1].reason.contains("`x1`"));
         assert_eq!(t.editions.len(), 1);
     }

@@ -53,7 +53,10 @@ async fn route_and_seriesid_responses_give_identical_period_value_pairs() {
     assert_eq!(ra.len(), 2193);
     assert_eq!(pairs(&ra), pairs(&rb));
     assert_eq!(ra, rb, "same rows whatever the endpoint");
-    let latest = ra.iter().find(|r| r.reference_period == "2024-10-04").unwrap();
+    let latest = ra
+        .iter()
+        .find(|r| r.reference_period == "2024-10-04")
+        .unwrap();
     assert_eq!(latest.value, 422741.0);
     assert_eq!(latest.release_field, "WCESTUS1");
     assert_eq!(latest.unit, "1000_barrels");
@@ -61,7 +64,10 @@ async fn route_and_seriesid_responses_give_identical_period_value_pairs() {
     assert_eq!(latest.component, "eia_test");
     // Wednesday 2024-10-09 10:30 New York (EDT).
     assert_eq!(latest.release_time, "2024-10-09T14:30:00+00:00");
-    let first = ra.iter().find(|r| r.reference_period == "1982-08-20").unwrap();
+    let first = ra
+        .iter()
+        .find(|r| r.reference_period == "1982-08-20")
+        .unwrap();
     assert_eq!(first.value, 338764.0);
     // One page each (2193 < 5000), the paths as asked.
     assert_eq!(by_route.seen().len(), 1);
@@ -71,7 +77,9 @@ async fn route_and_seriesid_responses_give_identical_period_value_pairs() {
     // One edition per week, and the raw page is the document received.
     assert_eq!(count(&a, "economic_data_releases"), 2193);
     let content = texts(&a, "economic_data_releases", "release_content");
-    assert!(content.contains(&"EIA Weekly Petroleum Status Report, week ending 2024-10-04".to_string()));
+    assert!(
+        content.contains(&"EIA Weekly Petroleum Status Report, week ending 2024-10-04".to_string())
+    );
     assert_eq!(count(&a, "raw_object"), 1);
     assert_eq!(count(&a, "numeric_economic_data_unqualified"), 0);
 }
@@ -80,18 +88,26 @@ async fn route_and_seriesid_responses_give_identical_period_value_pairs() {
 async fn an_incomplete_return_is_paginated_until_a_short_or_empty_page() {
     let ng = json!([{ "route": "natural-gas/pri/fut", "frequency": "daily",
                       "facets": { "series": ["RNGC1"] }, "release_code": "EIA-NG-FUT" }]);
-    // Pages of 2000: full, full, short.
+    // Pages of 2000: full, full, short but still warning "incomplete
+    // return" (the file's warning is on every page), so one more: empty.
     let server = serving("api_v2/v2_route_natural-gas-pri-fut_RNGC1_daily.json");
     let mut o = opts(&server, ng.clone());
     o["length"] = json!(2000);
     let b = pass(o, None).await.unwrap();
-    let offsets: Vec<String> = server.seen().iter().map(|s| s.params["offset"].clone()).collect();
-    assert_eq!(offsets, ["0", "2000", "4000"]);
+    let offsets: Vec<String> = server
+        .seen()
+        .iter()
+        .map(|s| s.params["offset"].clone())
+        .collect();
+    assert_eq!(offsets, ["0", "2000", "4000", "5000"]);
     let r = rows(&b);
     assert_eq!(r.len(), 5000);
     assert_eq!(pairs(&r).len(), 5000, "no period twice");
-    assert_eq!(count(&b, "raw_object"), 3, "one raw object per page");
-    let first = r.iter().find(|r| r.reference_period == "2004-05-27").unwrap();
+    assert_eq!(count(&b, "raw_object"), 4, "one raw object per page");
+    let first = r
+        .iter()
+        .find(|r| r.reference_period == "2004-05-27")
+        .unwrap();
     assert_eq!(first.value, 6.573);
     assert_eq!(first.unit, "1_USD_per_MMBtu");
     assert_eq!(first.release_code, "EIA-NG-FUT");
@@ -102,7 +118,11 @@ async fn an_incomplete_return_is_paginated_until_a_short_or_empty_page() {
     // Pages of 5000: the warning says more may come, so ask again.
     let server = serving("api_v2/v2_route_natural-gas-pri-fut_RNGC1_daily.json");
     let b = pass(opts(&server, ng), None).await.unwrap();
-    let offsets: Vec<String> = server.seen().iter().map(|s| s.params["offset"].clone()).collect();
+    let offsets: Vec<String> = server
+        .seen()
+        .iter()
+        .map(|s| s.params["offset"].clone())
+        .collect();
     assert_eq!(offsets, ["0", "5000"]);
     assert_eq!(rows(&b).len(), 5000);
 }
@@ -152,7 +172,7 @@ async fn steo_rows_with_series_id_unit_and_leading_dots() {
     let r = rows(&b);
     assert_eq!(r.len(), 189);
     assert_eq!(count(&b, "numeric_economic_data_unqualified"), 0);
-    assert_eq!(r.iter().filter(|r| r.value < 1.0 && r.value > 0.0).count() >= 32, true);
+    assert!(r.iter().filter(|r| r.value < 1.0 && r.value > 0.0).count() >= 32);
     let sep = r.iter().find(|r| r.reference_period == "2024-09").unwrap();
     assert_eq!(sep.value, 2.08975);
     assert_eq!(sep.release_field, "PADI_OPEC");
@@ -165,7 +185,11 @@ async fn steo_rows_with_series_id_unit_and_leading_dots() {
 async fn a_429_and_a_503_are_retried_and_then_read() {
     let body = real("api_v2/v2_route_petroleum-stoc-wstk_WCESTUS1_weekly.json");
     let server = Server::start(move |s, n| match n {
-        0 => (429, vec![("retry-after".into(), "0".into())], b"slow down".to_vec()),
+        0 => (
+            429,
+            vec![("retry-after".into(), "0".into())],
+            b"slow down".to_vec(),
+        ),
         1 => (503, Vec::new(), b"busy".to_vec()),
         _ => ok(api_page(&body, s)),
     });
@@ -199,7 +223,11 @@ async fn the_api_key_never_leaves_in_a_batch_an_object_name_or_an_error() {
     let raw = common::raw_objects(&b);
     let doc: Value = serde_json::from_slice(&raw[0].content).unwrap();
     assert_eq!(doc["request"]["params"]["api_key"], "***");
-    assert!(!raw[0].object_name.contains("api_key"), "{}", raw[0].object_name);
+    assert!(
+        !raw[0].object_name.contains("api_key"),
+        "{}",
+        raw[0].object_name
+    );
     assert!(raw[0].object_name.starts_with(&server.base));
 
     // A refused key echoed back in an error body stays out of the error.
@@ -207,10 +235,15 @@ async fn the_api_key_never_leaves_in_a_batch_an_object_name_or_an_error() {
         let body = format!("{{\"error\":\"API_KEY_INVALID {}\"}}", s.params["api_key"]);
         (403, Vec::new(), body.into_bytes())
     });
-    let e = pass(opts(&server, json!([wstk()])), None).await.unwrap_err();
+    let e = pass(opts(&server, json!([wstk()])), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.domain, ErrorDomain::Config);
     let shown = format!("{e} {e:?}");
-    assert!(shown.contains("403") && shown.contains("API_KEY_INVALID"), "{shown}");
+    assert!(
+        shown.contains("403") && shown.contains("API_KEY_INVALID"),
+        "{shown}"
+    );
     assert!(!shown.contains(KEY), "{shown}");
 
     // And so does a server that is not there (the URL is in the error).
@@ -238,10 +271,24 @@ async fn a_later_pass_asks_again_for_the_last_n_periods() {
     assert_eq!(state["cursor"], Value::Null, "the pass is complete");
 
     // Default revisions = 4: from 2024-10-04 back four weeks.
-    let again = pass(opts(&server, json!([wstk()])), Some(ck.clone())).await.unwrap();
+    let again = pass(opts(&server, json!([wstk()])), Some(ck.clone()))
+        .await
+        .unwrap();
     assert_eq!(server.seen()[1].params["start"], "2024-09-06");
-    let periods: Vec<String> = rows(&again).iter().map(|r| r.reference_period.clone()).collect();
-    assert_eq!(periods, ["2024-09-06", "2024-09-13", "2024-09-20", "2024-09-27", "2024-10-04"]);
+    let periods: Vec<String> = rows(&again)
+        .iter()
+        .map(|r| r.reference_period.clone())
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            "2024-09-06",
+            "2024-09-13",
+            "2024-09-20",
+            "2024-09-27",
+            "2024-10-04"
+        ]
+    );
 
     let mut o = opts(&server, json!([wstk()]));
     o["revisions"] = json!(1);
@@ -269,33 +316,45 @@ async fn a_pass_cut_short_resumes_at_the_page_it_stopped_before() {
     let first_page_end = all
         .iter()
         .position(|b| b.category == "raw_object")
-        .and_then(|i| all[i + 1..].iter().position(|b| b.category == "raw_object").map(|j| i + j))
+        .and_then(|i| {
+            all[i + 1..]
+                .iter()
+                .position(|b| b.category == "raw_object")
+                .map(|j| i + j)
+        })
         .unwrap();
     let ck = all[first_page_end].checkpoint.clone();
     let rest = pass(o, Some(ck)).await.unwrap();
-    let offsets: Vec<String> = server.seen()[3..].iter().map(|s| s.params["offset"].clone()).collect();
-    assert_eq!(offsets, ["2000", "4000"]);
+    let offsets: Vec<String> = server.seen()[4..]
+        .iter()
+        .map(|s| s.params["offset"].clone())
+        .collect();
+    assert_eq!(offsets, ["2000", "4000", "5000"]);
     assert_eq!(rows(&rest).len(), 3000);
 
     // A checkpoint that is not this source's is a config error.
-    let e = pass(opts(&server, json!([wstk()])), Some(qdp_sdk::Checkpoint(b"\xffjunk".to_vec())))
-        .await
-        .unwrap_err();
+    let e = pass(
+        opts(&server, json!([wstk()])),
+        Some(qdp_sdk::Checkpoint(b"\xffjunk".to_vec())),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.domain, ErrorDomain::Config);
 }
 
 #[tokio::test]
 async fn unreadable_rows_and_pages_go_to_unqualified_with_a_reason() {
-    let server = Server::start(|s, _| {
-        if s.path.contains("broken") {
-            return ok(b"<html>maintenance</html>".to_vec());
-        }
-        ok(br#"{"response":{"total":"3","dateFormat":"YYYY-MM-DD","frequency":"weekly","data":[
+    let server =
+        Server::start(|s, _| {
+            if s.path.contains("broken") {
+                return ok(b"<html>maintenance</html>".to_vec());
+            }
+            ok(br#"{"response":{"total":"3","dateFormat":"YYYY-MM-DD","frequency":"weekly","data":[
             {"period":"2024-10-04","series":"WCESTUS1","value":"12x","units":"MBBL"},
             {"period":"2024-09-27","series":"WCESTUS1","value":"NA","units":"MBBL"},
             {"period":"2024-09-20","series":"WCESTUS1","value":"1,000","units":"MBBL"}]}}"#
             .to_vec())
-    });
+        });
     let b = pass(
         opts(
             &server,
@@ -307,11 +366,19 @@ async fn unreadable_rows_and_pages_go_to_unqualified_with_a_reason() {
     .unwrap();
     assert_eq!(rows(&b).len(), 1);
     assert_eq!(rows(&b)[0].value, 1000.0);
-    let reasons = texts(&b, "numeric_economic_data_unqualified", "unqualified_reason");
+    let reasons = texts(
+        &b,
+        "numeric_economic_data_unqualified",
+        "unqualified_reason",
+    );
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].contains("`12x` is not a number"), "{reasons:?}");
     assert!(reasons[1].contains("not JSON"), "{reasons:?}");
-    let values = texts(&b, "numeric_economic_data_unqualified", "release_field_value");
+    let values = texts(
+        &b,
+        "numeric_economic_data_unqualified",
+        "release_field_value",
+    );
     assert_eq!(values[0], "12x");
     assert_eq!(count(&b, "raw_object"), 2, "both pages kept as received");
 }

@@ -36,7 +36,9 @@ fn eia_passes_the_conformance_kit() {
     .bad_options(json!({ "api_key": "k", "length": 6000 }))
     .bad_options(json!({ "api_key": "k", "min_interval": "soon" }))
     .bad_options(json!({ "api_key": "k", "series": [{ "frequency": "weekly" }] }))
-    .bad_options(json!({ "api_key": "k", "series": [{ "route": "a/b", "release_calendar": "ecb" }] }))
+    .bad_options(
+        json!({ "api_key": "k", "series": [{ "route": "a/b", "release_calendar": "ecb" }] }),
+    )
     .bad_options(json!({ "mode": "wpsr_csv", "api_key": "k" }))
     .bad_options(json!({ "mode": "wpsr_csv", "urls": ["ftp://x/table1.csv"] }))
     .empty_options(json!({ "api_key": "k", "base_url": base, "series": [] }))

@@ -26,7 +26,13 @@ fn file(week: &str) -> Vec<u8> {
 /// Serves `/<week>/table1.csv` for each week; `swap` replaces one week's file.
 fn server(swap: Arc<Mutex<Option<(String, Vec<u8>)>>>) -> Server {
     Server::start(move |s, _| {
-        let week = s.path.trim_start_matches('/').split('/').next().unwrap_or_default().to_string();
+        let week = s
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         if let Some((w, body)) = swap.lock().unwrap().clone()
             && w == week
         {
@@ -67,8 +73,16 @@ async fn all_seven_real_tables_read_line_by_line() {
     let r = rows(&b);
     // 19 stock lines and 37 supply lines, this week and last week, per file.
     assert_eq!(r.len(), 7 * 56 * 2);
-    assert_eq!(count(&b, "numeric_economic_data_unqualified"), 0, "{:?}",
-        texts(&b, "numeric_economic_data_unqualified", "unqualified_reason"));
+    assert_eq!(
+        count(&b, "numeric_economic_data_unqualified"),
+        0,
+        "{:?}",
+        texts(
+            &b,
+            "numeric_economic_data_unqualified",
+            "unqualified_reason"
+        )
+    );
     assert!(r.iter().all(|r| r.release_code == "EIA-WPSR"));
 
     // Values read off the files by eye.
@@ -83,22 +97,42 @@ async fn all_seven_real_tables_read_line_by_line() {
     assert_eq!(value(&r, "WDIUPUS2", "2026-04-24"), 4113.0);
     assert_eq!(value(&r, "table1.stocks.reformulated", "2026-06-05"), 0.027);
     assert_eq!(
-        value(&r, "table1.crude_oil_supply.stock_change_build_draw", "2026-04-24"),
+        value(
+            &r,
+            "table1.crude_oil_supply.stock_change_build_draw",
+            "2026-04-24"
+        ),
         -1908.0
     );
     // The two lines EIA numbers (33) are two fields.
     assert_eq!(
-        value(&r, "table1.net_imports_of_crude_and_petroleum_products.total", "2026-04-24"),
+        value(
+            &r,
+            "table1.net_imports_of_crude_and_petroleum_products.total",
+            "2026-04-24"
+        ),
         -6677.0
     );
     // Units as published: million barrels here, thousand barrels per day there.
-    assert_eq!(find(&r, "WCESTUS1", "2026-06-05")[0].unit, "1000000_barrels");
-    assert_eq!(find(&r, "WCRFPUS2", "2026-06-05")[0].unit, "1000_barrels_per_day");
+    assert_eq!(
+        find(&r, "WCESTUS1", "2026-06-05")[0].unit,
+        "1000000_barrels"
+    );
+    assert_eq!(
+        find(&r, "WCRFPUS2", "2026-06-05")[0].unit,
+        "1000_barrels_per_day"
+    );
 
     // release_time from the calendar: Memorial Day moves the week ending
     // 2026-05-22 to Thursday 2026-05-28, 10:30 New York.
-    assert_eq!(find(&r, "WCESTUS1", "2026-05-22")[0].release_time, "2026-05-28T14:30:00+00:00");
-    assert_eq!(find(&r, "WCESTUS1", "2026-06-05")[0].release_time, "2026-06-10T14:30:00+00:00");
+    assert_eq!(
+        find(&r, "WCESTUS1", "2026-05-22")[0].release_time,
+        "2026-05-28T14:30:00+00:00"
+    );
+    assert_eq!(
+        find(&r, "WCESTUS1", "2026-06-05")[0].release_time,
+        "2026-06-10T14:30:00+00:00"
+    );
 
     // Last week's column of one release is the key of the previous release's
     // current week: same release_time, and here the same value.
@@ -113,7 +147,10 @@ async fn all_seven_real_tables_read_line_by_line() {
 
     let content = texts(&b, "economic_data_releases", "release_content");
     assert_eq!(content.len(), 7);
-    assert_eq!(content[6], "EIA Weekly Petroleum Status Report, week ending 2026-06-05");
+    assert_eq!(
+        content[6],
+        "EIA Weekly Petroleum Status Report, week ending 2026-06-05"
+    );
     let raw = raw_objects(&b);
     assert_eq!(raw.len(), 7);
     assert_eq!(raw[0].content, file(WEEKS[0]), "kept byte for byte");
@@ -128,7 +165,11 @@ async fn an_unchanged_table_is_not_loaded_twice_and_a_changed_one_is() {
     let first = pass(opts(&srv), None).await.unwrap();
     let ck = first.last().unwrap().checkpoint.clone();
     let again = pass(opts(&srv), Some(ck.clone())).await.unwrap();
-    assert!(again.is_empty(), "{} batches from unchanged tables", again.len());
+    assert!(
+        again.is_empty(),
+        "{} batches from unchanged tables",
+        again.len()
+    );
     assert_eq!(srv.seen().len(), 14, "every table asked for again");
 
     // The newest table changes at its URL (the next release): only it loads.
@@ -136,7 +177,11 @@ async fn an_unchanged_table_is_not_loaded_twice_and_a_changed_one_is() {
     let third = pass(opts(&srv), Some(ck)).await.unwrap();
     assert_eq!(raw_objects(&third).len(), 1);
     assert_eq!(rows(&third).len(), 112);
-    assert!(rows(&third).iter().any(|r| r.reference_period == "2026-06-05"));
+    assert!(
+        rows(&third)
+            .iter()
+            .any(|r| r.reference_period == "2026-06-05")
+    );
 }
 
 #[tokio::test]

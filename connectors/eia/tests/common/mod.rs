@@ -76,7 +76,8 @@ impl Server {
                         };
                         let (status, headers, body) = handler(&s, n);
                         let mut resp: Response =
-                            (StatusCode::from_u16(status).unwrap(), Bytes::from(body)).into_response();
+                            (StatusCode::from_u16(status).unwrap(), Bytes::from(body))
+                                .into_response();
                         for (k, v) in headers {
                             resp.headers_mut().insert(
                                 HeaderName::try_from(k).unwrap(),
@@ -177,7 +178,8 @@ pub async fn pass(options: Value, checkpoint: Option<Checkpoint>) -> Result<Vec<
         component_id: "eia_test".into(),
         ..Context::default()
     };
-    let o = serde_json::from_value(options).map_err(|e| qdp_sdk::PluginError::config(e.to_string()))?;
+    let o =
+        serde_json::from_value(options).map_err(|e| qdp_sdk::PluginError::config(e.to_string()))?;
     let mut src = Eia::new(o, &ctx)?;
     src.start(checkpoint).await?;
     let mut out = Vec::new();
@@ -212,7 +214,10 @@ fn text(b: &RecordBatch, name: &str) -> StringArray {
 /// Every numeric row in `batches`.
 pub fn rows(batches: &[SourceBatch]) -> Vec<Row> {
     let mut out = Vec::new();
-    for b in batches.iter().filter(|b| b.category == "numeric_economic_data") {
+    for b in batches
+        .iter()
+        .filter(|b| b.category == "numeric_economic_data")
+    {
         let d = &b.data;
         let values = d
             .column_by_name("release_field_value")
@@ -266,7 +271,9 @@ pub fn texts(batches: &[SourceBatch], category: &str, column: &str) -> Vec<Strin
         .filter(|b| b.category == category)
         .flat_map(|b| {
             let a = text(&b.data, column);
-            (0..a.len()).map(move |i| a.value(i).to_string()).collect::<Vec<_>>()
+            (0..a.len())
+                .map(move |i| a.value(i).to_string())
+                .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -29,6 +29,8 @@ $$;
 -- The step of the last published digit, in base units: a value published
 -- as 457.182 in '1000000_barrels' moves in steps of 1000 barrels. Two
 -- sources agree when they differ by less than half the coarser step.
+-- Values are stored as floats, which keep no trailing zeros: 222.310 shows
+-- as 222.31, so its step (and the tolerance) comes out ten times coarser.
 create or replace function gold.published_step(v double precision, amount numeric) returns numeric
 language sql immutable as $$
     select amount * power(10::numeric, -scale(v::numeric))

@@ -13,13 +13,18 @@ const WEEK: i64 = 7 * 86_400 * NS;
 
 #[tokio::test]
 async fn migrations_apply_once_and_a_second_open_is_a_no_op() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let _a = db.sink().await;
     let steps = qdp_sink_postgres::migrate::steps().len() as i64;
     assert_eq!(db.count("ops.schema_migrations").await, steps);
     let c = db.client().await;
     let first: Vec<String> = c
-        .query("select version || applied_at::text from ops.schema_migrations order by 1", &[])
+        .query(
+            "select version || applied_at::text from ops.schema_migrations order by 1",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -27,14 +32,21 @@ async fn migrations_apply_once_and_a_second_open_is_a_no_op() {
         .collect();
     let _b = db.sink().await;
     let second: Vec<String> = c
-        .query("select version || applied_at::text from ops.schema_migrations order by 1", &[])
+        .query(
+            "select version || applied_at::text from ops.schema_migrations order by 1",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
     assert_eq!(first, second, "the second open applied something");
-    assert!(first.iter().any(|v| v.starts_with("category:numeric_economic_data:v1")));
+    assert!(
+        first
+            .iter()
+            .any(|v| v.starts_with("category:numeric_economic_data:v1"))
+    );
     let key: String = c
         .query_one(
             "select indexdef from pg_indexes where schemaname = 'silver' and indexname = 'numeric_economic_data_unique_key'",
@@ -46,22 +58,32 @@ async fn migrations_apply_once_and_a_second_open_is_a_no_op() {
     assert!(key.contains("NULLS NOT DISTINCT"), "{key}");
 
     // A changed checksum of an applied step is a clear error.
-    c.execute("update ops.schema_migrations set checksum = 'x' where version = '0002'", &[])
-        .await
-        .unwrap();
+    c.execute(
+        "update ops.schema_migrations set checksum = 'x' where version = '0002'",
+        &[],
+    )
+    .await
+    .unwrap();
     let mut s = PostgresSink::from_options(db.options()).unwrap();
     let e = s.open().await.unwrap_err();
     assert_eq!(e.domain, ErrorDomain::Config, "{e}");
-    assert!(e.message.contains("migration 0002") && e.message.contains("checksum"), "{e}");
+    assert!(
+        e.message.contains("migration 0002") && e.message.contains("checksum"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn concurrent_opens_apply_each_step_once() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut sinks: Vec<PostgresSink> = (0..4)
         .map(|_| PostgresSink::from_options(db.options()).unwrap())
         .collect();
-    let [a, b, c, d] = &mut sinks[..] else { unreachable!() };
+    let [a, b, c, d] = &mut sinks[..] else {
+        unreachable!()
+    };
     let (ra, rb, rc, rd) = tokio::join!(a.open(), b.open(), c.open(), d.open());
     for r in [ra, rb, rc, rd] {
         r.unwrap();
@@ -72,25 +94,69 @@ async fn concurrent_opens_apply_each_step_once() {
 
 #[tokio::test]
 async fn a_revision_overwrites_and_a_replay_changes_nothing() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
     let rows = vec![
-        num("eia_api_v2", "WCESTUS1", "2026-04-24", REL_0424, 459495.0, "1000_barrels"),
-        num("eia_api_v2", "WGTSTUS1", "2026-04-24", REL_0424, 222299.0, "1000_barrels"),
-        num("eia_api_v2", "WCESTUS1", "2026-05-01", REL_0424 + WEEK, 457182.0, "1000_barrels"),
+        num(
+            "eia_api_v2",
+            "WCESTUS1",
+            "2026-04-24",
+            REL_0424,
+            459495.0,
+            "1000_barrels",
+        ),
+        num(
+            "eia_api_v2",
+            "WGTSTUS1",
+            "2026-04-24",
+            REL_0424,
+            222299.0,
+            "1000_barrels",
+        ),
+        num(
+            "eia_api_v2",
+            "WCESTUS1",
+            "2026-05-01",
+            REL_0424 + WEEK,
+            457182.0,
+            "1000_barrels",
+        ),
     ];
     let r = s.write_report(&[numeric(&rows, 0)]).await.unwrap();
     let counts = r.upserts["silver.numeric_economic_data"];
-    assert_eq!(counts, UpsertCounts { inserted: 3, updated: 0, unchanged: 0 });
+    assert_eq!(
+        counts,
+        UpsertCounts {
+            inserted: 3,
+            updated: 0,
+            unchanged: 0
+        }
+    );
 
     let replay = s.write_report(&[numeric(&rows, 0)]).await.unwrap();
-    assert_eq!(replay.upserts["silver.numeric_economic_data"], UpsertCounts { inserted: 0, updated: 0, unchanged: 3 });
+    assert_eq!(
+        replay.upserts["silver.numeric_economic_data"],
+        UpsertCounts {
+            inserted: 0,
+            updated: 0,
+            unchanged: 3
+        }
+    );
     assert!(!replay.silver_changed());
 
     let mut revised = rows.clone();
     revised[0].value = Some(459500.0);
     let r = s.write_report(&[numeric(&revised, 1)]).await.unwrap();
-    assert_eq!(r.upserts["silver.numeric_economic_data"], UpsertCounts { inserted: 0, updated: 1, unchanged: 2 });
+    assert_eq!(
+        r.upserts["silver.numeric_economic_data"],
+        UpsertCounts {
+            inserted: 0,
+            updated: 1,
+            unchanged: 2
+        }
+    );
     let c = db.client().await;
     let v: f64 = c
         .query_one(
@@ -107,20 +173,35 @@ async fn a_revision_overwrites_and_a_replay_changes_nothing() {
         .await
         .map(|r| (r.get(0), r.get(1)))
         .unwrap();
-    assert_eq!(meta, ("eia.numeric_economic_data".to_string(), "test-worker".to_string()));
+    assert_eq!(
+        meta,
+        (
+            "eia.numeric_economic_data".to_string(),
+            "test-worker".to_string()
+        )
+    );
 
     // The same key twice in one write: the later row wins, counted once.
     let mut twice = vec![revised[1].clone(), revised[1].clone()];
     twice[1].value = Some(1.0);
     let r = s.write_report(&[numeric(&twice, 2)]).await.unwrap();
-    assert_eq!(r.upserts["silver.numeric_economic_data"], UpsertCounts { inserted: 0, updated: 1, unchanged: 1 });
+    assert_eq!(
+        r.upserts["silver.numeric_economic_data"],
+        UpsertCounts {
+            inserted: 0,
+            updated: 1,
+            unchanged: 1
+        }
+    );
     // The first sighting of each edition is kept in ops.release_sla.
     assert_eq!(db.count("ops.release_sla").await, 2);
 }
 
 #[tokio::test]
 async fn unqualified_rows_land_with_reasons_once() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
     let b = text_batch(
         "numeric_economic_data_unqualified",
@@ -129,13 +210,22 @@ async fn unqualified_rows_land_with_reasons_once() {
         &[
             ("release_field", vec![Some("WCESTUS1"), Some("WGTSTUS1")]),
             ("release_field_value", vec![Some("4x2"), None]),
-            ("unqualified_reason", vec![Some("value `4x2` is not a number"), Some("value missing")]),
+            (
+                "unqualified_reason",
+                vec![Some("value `4x2` is not a number"), Some("value missing")],
+            ),
         ],
     );
     let r = s.write_report(std::slice::from_ref(&b)).await.unwrap();
-    assert_eq!(r.appends["silver.numeric_economic_data_unqualified"].inserted, 2);
+    assert_eq!(
+        r.appends["silver.numeric_economic_data_unqualified"].inserted,
+        2
+    );
     let r = s.write_report(std::slice::from_ref(&b)).await.unwrap();
-    assert_eq!(r.appends["silver.numeric_economic_data_unqualified"].skipped, 2);
+    assert_eq!(
+        r.appends["silver.numeric_economic_data_unqualified"].skipped,
+        2
+    );
     let c = db.client().await;
     let rows = c
         .query(
@@ -147,18 +237,36 @@ async fn unqualified_rows_land_with_reasons_once() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].get::<_, Option<String>>(0).as_deref(), Some("4x2"));
     assert_eq!(rows[0].get::<_, String>(1), "value `4x2` is not a number");
-    assert_eq!((rows[1].get::<_, String>(2), rows[1].get::<_, i64>(3), rows[1].get::<_, i64>(4)), ("eia".into(), 7, 1));
+    assert_eq!(
+        (
+            rows[1].get::<_, String>(2),
+            rows[1].get::<_, i64>(3),
+            rows[1].get::<_, i64>(4)
+        ),
+        ("eia".into(), 7, 1)
+    );
 
     // A reject without a reason is refused, not stored half.
-    let bad = text_batch("x_unqualified", "eia", 8, &[("a", vec![Some("1")]), ("unqualified_reason", vec![None])]);
+    let bad = text_batch(
+        "x_unqualified",
+        "eia",
+        8,
+        &[("a", vec![Some("1")]), ("unqualified_reason", vec![None])],
+    );
     let e = s.write_report(&[bad]).await.unwrap_err();
     assert_eq!(e.domain, ErrorDomain::Config);
     assert!(e.message.contains("unqualified_reason"), "{e}");
 }
 
 fn wpsr_file(name: &str) -> (String, Vec<u8>) {
-    let path = format!("{}/../../../shared/data/real/eia/wpsr_table1_csv/{name}", env!("CARGO_MANIFEST_DIR"));
-    (name.to_string(), std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+    let path = format!(
+        "{}/../../../shared/data/real/eia/wpsr_table1_csv/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    (
+        name.to_string(),
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+    )
 }
 
 fn raw_batch(files: &[(String, Vec<u8>)], received_ns: i64, seq: u64) -> qdp_sdk::Batch {
@@ -180,12 +288,17 @@ fn raw_batch(files: &[(String, Vec<u8>)], received_ns: i64, seq: u64) -> qdp_sdk
 
 #[tokio::test]
 async fn raw_objects_dedupe_by_sha256() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
     let a = wpsr_file("table1_week_ending_2026-04-24.csv");
     let b = wpsr_file("table1_week_ending_2026-05-01.csv");
     let r = s
-        .write_report(&[raw_batch(&[a.clone(), b.clone()], REL_0424, 0), raw_batch(&[a.clone()], REL_0424 + NS, 1)])
+        .write_report(&[
+            raw_batch(&[a.clone(), b.clone()], REL_0424, 0),
+            raw_batch(std::slice::from_ref(&a), REL_0424 + NS, 1),
+        ])
         .await
         .unwrap();
     let n = r.appends["bronze.raw_object"];
@@ -206,7 +319,9 @@ async fn raw_objects_dedupe_by_sha256() {
 
 #[tokio::test]
 async fn bronze_tables_gain_columns_and_replays_add_nothing() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
     let meta_cols = |ids: [&'static str; 2]| {
         vec![
@@ -224,10 +339,16 @@ async fn bronze_tables_gain_columns_and_replays_add_nothing() {
     c2.push(("book", vec![Some("crude"), Some("gas")]));
     c2.push(("loaded_at", vec![Some("2026-05-01"), Some("2026-05-01")]));
     let b2 = text_batch("bronze_positions", "files", 1, &c2);
-    let r = s.write_report(&[b1.clone()]).await.unwrap();
+    let r = s.write_report(std::slice::from_ref(&b1)).await.unwrap();
     assert_eq!(r.appends["bronze.positions"].inserted, 2);
     let r = s.write_report(&[b1, b2.clone()]).await.unwrap();
-    assert_eq!((r.appends["bronze.positions"].inserted, r.appends["bronze.positions"].skipped), (2, 2));
+    assert_eq!(
+        (
+            r.appends["bronze.positions"].inserted,
+            r.appends["bronze.positions"].skipped
+        ),
+        (2, 2)
+    );
     let c = db.client().await;
     let cols: Vec<String> = c
         .query(
@@ -239,16 +360,29 @@ async fn bronze_tables_gain_columns_and_replays_add_nothing() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(&cols[..4], &["_row_id", "_source_object", "_source_sha256", "_row_number"]);
-    assert!(cols.contains(&"Net Position (lots)".to_string()) && cols.contains(&"loaded_at".to_string()), "{cols:?}");
+    assert_eq!(
+        &cols[..4],
+        &["_row_id", "_source_object", "_source_sha256", "_row_number"]
+    );
+    assert!(
+        cols.contains(&"Net Position (lots)".to_string())
+            && cols.contains(&"loaded_at".to_string()),
+        "{cols:?}"
+    );
     let v: Option<String> = c
-        .query_one("select \"Net Position (lots)\" from bronze.positions where _row_id = 'abc:1'", &[])
+        .query_one(
+            "select \"Net Position (lots)\" from bronze.positions where _row_id = 'abc:1'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(v.as_deref(), Some("12"));
     let old: Option<String> = c
-        .query_one("select loaded_at from bronze.positions where _row_id = 'abc:1'", &[])
+        .query_one(
+            "select loaded_at from bronze.positions where _row_id = 'abc:1'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -258,15 +392,46 @@ async fn bronze_tables_gain_columns_and_replays_add_nothing() {
 
 #[tokio::test]
 async fn a_write_failing_midway_leaves_nothing() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
-    let good = numeric(&[num("eia_api_v2", "WCESTUS1", "2026-04-24", REL_0424, 1.0, "1000_barrels")], 0);
-    let mut bad_row = num("eia_api_v2", "WGTSTUS1", "2026-04-24", REL_0424, 2.0, "1000_barrels");
+    let good = numeric(
+        &[num(
+            "eia_api_v2",
+            "WCESTUS1",
+            "2026-04-24",
+            REL_0424,
+            1.0,
+            "1000_barrels",
+        )],
+        0,
+    );
+    let mut bad_row = num(
+        "eia_api_v2",
+        "WGTSTUS1",
+        "2026-04-24",
+        REL_0424,
+        2.0,
+        "1000_barrels",
+    );
     bad_row.value = None;
     let bad = numeric(&[bad_row], 1);
-    let raw = raw_batch(&[wpsr_file("table1_week_ending_2026-05-08.csv")], REL_0424, 0);
-    let rej = text_batch("numeric_economic_data_unqualified", "eia", 0, &[("unqualified_reason", vec![Some("x")])]);
-    let e = s.write_report(&[raw, good, rej.clone(), bad]).await.unwrap_err();
+    let raw = raw_batch(
+        &[wpsr_file("table1_week_ending_2026-05-08.csv")],
+        REL_0424,
+        0,
+    );
+    let rej = text_batch(
+        "numeric_economic_data_unqualified",
+        "eia",
+        0,
+        &[("unqualified_reason", vec![Some("x")])],
+    );
+    let e = s
+        .write_report(&[raw, good, rej.clone(), bad])
+        .await
+        .unwrap_err();
     assert_eq!(e.domain, ErrorDomain::Config, "{e}");
     assert!(!e.retryable);
     assert!(e.message.contains("release_field_value"), "{e}");
@@ -274,14 +439,23 @@ async fn a_write_failing_midway_leaves_nothing() {
     assert_eq!(db.count("bronze.raw_object").await, 0);
     let c = db.client().await;
     let t: i64 = c
-        .query_one("select count(*) from pg_tables where tablename = 'numeric_economic_data_unqualified'", &[])
+        .query_one(
+            "select count(*) from pg_tables where tablename = 'numeric_economic_data_unqualified'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(t, 0, "the reject table created in the failed write was rolled back");
+    assert_eq!(
+        t, 0,
+        "the reject table created in the failed write was rolled back"
+    );
     // The sink goes on working after the failed write.
     let r = s.write_report(&[rej]).await.unwrap();
-    assert_eq!(r.appends["silver.numeric_economic_data_unqualified"].inserted, 1);
+    assert_eq!(
+        r.appends["silver.numeric_economic_data_unqualified"].inserted,
+        1
+    );
 }
 
 #[tokio::test]
@@ -296,19 +470,37 @@ async fn postgres_down_is_retryable_and_names_host_port_without_the_password() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!text.contains("Sup3rS3cret"), "{text}");
     assert!(text.contains("qdp:***@"), "{text}");
-    let e = s.write(&[numeric(&[num("a", "b", "2026-04-24", REL_0424, 1.0, "1_x")], 0)]).await.unwrap_err();
-    assert!(e.retryable && !format!("{e:?}").contains("Sup3rS3cret"), "{e:?}");
+    let e = s
+        .write(&[numeric(
+            &[num("a", "b", "2026-04-24", REL_0424, 1.0, "1_x")],
+            0,
+        )])
+        .await
+        .unwrap_err();
+    assert!(
+        e.retryable && !format!("{e:?}").contains("Sup3rS3cret"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_password_is_not_in_server_errors() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     // Trust auth ignores the password, so the connection works with one in the URL.
     let url = format!("postgres://postgres:Sup3rS3cret@127.0.0.1:5432/{}", db.name);
     let mut s = PostgresSink::from_options(options(&url)).unwrap();
     s.open().await.unwrap();
     assert!(!s.shown_url().contains("Sup3rS3cret"));
-    let mut bad = num("eia_api_v2", "Sup3rS3cret", "2026-04-24", REL_0424, 1.0, "1000_barrels");
+    let mut bad = num(
+        "eia_api_v2",
+        "Sup3rS3cret",
+        "2026-04-24",
+        REL_0424,
+        1.0,
+        "1000_barrels",
+    );
     bad.value = None;
     let e = s.write(&[numeric(&[bad], 0)]).await.unwrap_err();
     let text = format!("{e} {e:?}");
@@ -318,7 +510,9 @@ async fn the_password_is_not_in_server_errors() {
 
 #[tokio::test]
 async fn unknown_categories_are_refused() {
-    let Some(db) = TempDb::create().await else { return };
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
     let mut s = db.sink().await;
     let b = text_batch("conformance_sample", "x", 0, &[("a", vec![Some("1")])]);
     let e = s.write(&[b]).await.unwrap_err();

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-use qdp_sdk::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray};
+use qdp_sdk::arrow::array::{
+    ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+};
 use qdp_sdk::arrow::datatypes::{DataType, Field, Schema};
 use qdp_sdk::{Batch, BatchMeta};
 use qdp_sink_postgres::{ConnUrl, PostgresOptions, PostgresSink};
@@ -89,7 +91,10 @@ impl Drop for TempDb {
         // Drop runs inside the test's runtime: use a thread with its own.
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok((client, conn)) = tokio_postgres::connect(ADMIN, NoTls).await {
                     tokio::spawn(conn);
@@ -134,14 +139,30 @@ pub const NS: i64 = 1_000_000_000;
 /// 2026-04-29T14:30:00Z, the release of week ending 2026-04-24.
 pub const REL_0424: i64 = 1_777_473_000 * NS;
 
-pub fn num(source: &'static str, field: &'static str, period: &'static str, release_ns: i64, value: f64, unit: &'static str) -> Num {
-    Num { source, field, period, release_ns, value: Some(value), unit }
+pub fn num(
+    source: &'static str,
+    field: &'static str,
+    period: &'static str,
+    release_ns: i64,
+    value: f64,
+    unit: &'static str,
+) -> Num {
+    Num {
+        source,
+        field,
+        period,
+        release_ns,
+        value: Some(value),
+        unit,
+    }
 }
 
 /// A numeric_economic_data batch; `value` may be None to make a bad row
 /// (the batch schema then says nullable).
 pub fn numeric(rows: &[Num], seq: u64) -> Batch {
-    let reg = qdp_sdk::schema::registry().get("numeric_economic_data").unwrap();
+    let reg = qdp_sdk::schema::registry()
+        .get("numeric_economic_data")
+        .unwrap();
     let mut schema = (*reg.arrow_schema()).clone();
     if rows.iter().any(|r| r.value.is_none()) {
         let fields: Vec<Field> = schema
@@ -155,7 +176,10 @@ pub fn numeric(rows: &[Num], seq: u64) -> Batch {
         Arc::new(rows.iter().map(|r| Some(f(r))).collect::<StringArray>())
     };
     let ts = |f: &dyn Fn(&Num) -> i64| -> ArrayRef {
-        Arc::new(TimestampNanosecondArray::from(rows.iter().map(f).collect::<Vec<_>>()).with_timezone("UTC"))
+        Arc::new(
+            TimestampNanosecondArray::from(rows.iter().map(f).collect::<Vec<_>>())
+                .with_timezone("UTC"),
+        )
     };
     let columns: Vec<ArrayRef> = vec![
         s(&|r| r.source.into()),
@@ -176,8 +200,16 @@ pub fn numeric(rows: &[Num], seq: u64) -> Batch {
 }
 
 /// A batch of text columns.
-pub fn text_batch(category: &str, origin: &str, seq: u64, cols: &[(&str, Vec<Option<&str>>)]) -> Batch {
-    let fields: Vec<Field> = cols.iter().map(|(n, _)| Field::new(*n, DataType::Utf8, true)).collect();
+pub fn text_batch(
+    category: &str,
+    origin: &str,
+    seq: u64,
+    cols: &[(&str, Vec<Option<&str>>)],
+) -> Batch {
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, _)| Field::new(*n, DataType::Utf8, true))
+        .collect();
     let arrays: Vec<ArrayRef> = cols
         .iter()
         .map(|(_, v)| Arc::new(v.iter().copied().collect::<StringArray>()) as ArrayRef)

@@ -519,3 +519,97 @@ async fn unknown_categories_are_refused() {
     assert_eq!(e.domain, ErrorDomain::Config);
     assert!(e.message.contains("no table for category"), "{e}");
 }
+
+#[tokio::test]
+async fn a_killed_connection_is_retryable_and_the_next_write_reconnects() {
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
+    let mut s = db.sink().await;
+    let row = |v: f64| {
+        numeric(
+            &[num(
+                "eia_api_v2",
+                "WCESTUS1",
+                "2026-04-24",
+                REL_0424,
+                v,
+                "1000_barrels",
+            )],
+            0,
+        )
+    };
+    s.write(&[row(1.0)]).await.unwrap();
+    let c = db.client().await;
+    let killed: i64 = c
+        .query_one(
+            "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+             where datname = current_database() and application_name = 'qdp-sink-postgres') k",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 1);
+    // The sink may notice the closed connection before the write (and
+    // reconnect) or during it (a retryable error); either way the retry lands.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match s.write(&[row(2.0)]).await {
+            Ok(()) => break,
+            Err(e) => {
+                assert!(e.retryable, "{e}");
+                assert!(tries < 2, "still failing after a retry: {e}");
+            }
+        }
+    }
+    let v: f64 = c
+        .query_one(
+            "select release_field_value from silver.numeric_economic_data",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2.0);
+}
+
+#[tokio::test]
+async fn a_broken_gold_file_is_a_config_error_naming_it() {
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(&db.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("10_ok.sql"),
+        "create or replace view gold.one as select 1 as x;",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("20_broken.sql"),
+        "create or replace vew gold.two as select 2;",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not sql").unwrap();
+    let mut o = db.options();
+    o.gold_sql_dir = Some(dir.clone());
+    let mut s = PostgresSink::from_options(o).unwrap();
+    let e = s.open().await.unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(e.domain, ErrorDomain::Config, "{e}");
+    assert!(e.to_string().contains("20_broken.sql"), "{e}");
+    // Gold runs in one transaction: the good file's view was rolled back too.
+    let views: i64 = db
+        .client()
+        .await
+        .query_one(
+            "select count(*) from pg_views where schemaname = 'gold'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(views, 0);
+}

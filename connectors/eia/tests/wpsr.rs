@@ -24,7 +24,10 @@ fn file(week: &str) -> Vec<u8> {
 }
 
 /// Serves `/<week>/table1.csv` for each week; `swap` replaces one week's file.
-fn server(swap: Arc<Mutex<Option<(String, Vec<u8>)>>>) -> Server {
+/// One week's table served in place of the real one: (week, bytes).
+type Swap = Arc<Mutex<Option<(String, Vec<u8>)>>>;
+
+fn server(swap: Swap) -> Server {
     Server::start(move |s, _| {
         let week = s
             .path
@@ -160,7 +163,7 @@ async fn all_seven_real_tables_read_line_by_line() {
 
 #[tokio::test]
 async fn an_unchanged_table_is_not_loaded_twice_and_a_changed_one_is() {
-    let swap: Arc<Mutex<Option<(String, Vec<u8>)>>> = Arc::default();
+    let swap: Swap = Arc::default();
     let srv = server(swap.clone());
     let first = pass(opts(&srv), None).await.unwrap();
     let ck = first.last().unwrap().checkpoint.clone();

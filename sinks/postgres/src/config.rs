@@ -6,7 +6,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 
 /// Options of `postgres`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -132,6 +132,14 @@ pub fn check(o: PostgresOptions) -> Result<Checked, PluginError> {
     })?;
     if pg.get_hosts().is_empty() {
         return Err(PluginError::config("url has no host"));
+    }
+    if pg.get_ssl_mode() == SslMode::Require {
+        // Refused here rather than failing at every connect: this build
+        // connects without TLS (a private network or a local socket).
+        return Err(PluginError::config(
+            "sslmode=require: this build of the postgres sink has no TLS; use a private network, \
+             a TLS-terminating proxy on localhost, or sslmode=prefer/disable",
+        ));
     }
     let timeout = qdp_sdk::options::duration(&o.connect_timeout, "connect_timeout")
         .map_err(PluginError::config)?;
@@ -270,6 +278,8 @@ mod tests {
             "{text}"
         );
         assert!(check(opts("")).is_err());
+        assert!(check(opts("postgres://db/x?sslmode=require")).is_err());
+        assert!(check(opts("postgres://db/x?sslmode=disable")).is_ok());
         let mut o = opts("postgres://db/x");
         o.silver_schema = "Silver; drop".into();
         assert!(check(o).is_err());

@@ -43,6 +43,23 @@
 //! errors naming `host:port`; bad rows (SQLSTATE classes 22 and 23) are
 //! config errors. The password is never logged nor part of an error: URLs
 //! are shown as `postgres://user:***@host:port/db`.
+//!
+//! Connections are plain TCP (or a Unix socket): `sslmode=require` is
+//! refused at config time. Use a private network or a local TLS proxy.
+//!
+//! # Gold
+//!
+//! With `gold_sql_dir`, every `*.sql` file of the folder runs in name order
+//! at open and in every write that inserted or updated a silver row, inside
+//! that write's transaction under an advisory lock. `examples/warehouse/`
+//! holds the EIA views (`gold.dim_date`, `gold.dim_release`,
+//! `gold.fact_economic_release`, `gold.us_crude_balance_weekly`,
+//! `gold.eia_source_disagreement`).
+//!
+//! # Release SLA
+//!
+//! `ops.release_sla` keeps, per (source, release_code, release_time), when
+//! the edition's rows were first ingested and loaded; later loads leave it.
 
 #![forbid(unsafe_code)]
 

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod registry;
 pub mod runtime;
+pub mod schedule;
 pub mod schema;
 pub mod transforms;
 

@@ -158,6 +158,8 @@ pub struct Metrics {
     buffers: Mutex<BTreeMap<String, Arc<crate::buffer::Buffer>>>,
     /// Row counts per source for reconciliation.
     pub reconcile: crate::reconcile::Ledger,
+    /// Release figures of calendar-scheduled sources.
+    pub releases: crate::schedule::ReleaseMetrics,
 }
 
 impl Metrics {
@@ -295,6 +297,7 @@ impl Metrics {
         }
         render_buffers(&mut out, pipeline, &self.buffers());
         self.reconcile.render(&mut out, pipeline);
+        self.releases.render(&mut out, pipeline);
         out
     }
 

@@ -27,7 +27,8 @@ use crate::config::{
 use crate::metrics::Metrics;
 use crate::plan::{Plan, plan};
 use crate::registry::{Registry, search_path};
-use crate::runtime::{RunReport, run};
+use crate::runtime::{RunOptions, RunReport, run_with};
+use crate::schedule::{Clock, ScheduleSpec};
 use qdp_sdk::PluginError;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ pub struct Pipeline {
     plan: Plan,
     metrics: Arc<Metrics>,
     admin: Option<SocketAddr>,
+    options: RunOptions,
 }
 
 impl Pipeline {
@@ -84,7 +86,20 @@ impl Pipeline {
             plan,
             metrics: Arc::new(Metrics::default()),
             admin: None,
+            options: RunOptions::default(),
         })
+    }
+
+    /// Reads time for scheduled sources from `clock` instead of the wall clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.options.clock = clock;
+        self
+    }
+
+    /// Runs each scheduled source for one pass now, then ends (`qdp run --once`).
+    pub fn once(mut self, once: bool) -> Self {
+        self.options.once = once;
+        self
     }
 
     /// The configuration.
@@ -121,7 +136,7 @@ impl Pipeline {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<RunReport, Error> {
-        Ok(run(self.plan, self.metrics, shutdown).await?)
+        Ok(run_with(self.plan, self.metrics, shutdown, self.options).await?)
     }
 }
 
@@ -143,6 +158,8 @@ impl PipelineBuilder {
                 channel_capacity: 16,
                 admin_address: None,
                 log_format: None,
+                state_postgres: None,
+                alert_webhook: None,
                 components: Vec::new(),
             },
         }
@@ -178,6 +195,7 @@ impl PipelineBuilder {
             restart: RestartPolicy::default(),
             buffer: None,
             parallelism: Parallelism::default(),
+            schedule: None,
         });
         self
     }
@@ -187,6 +205,26 @@ impl PipelineBuilder {
         if let Some(c) = self.cfg.components.iter_mut().find(|c| c.id == id) {
             c.parallelism = parallelism;
         }
+        self
+    }
+
+    /// Runs source `id` (added before) in passes on `schedule`.
+    pub fn schedule(mut self, id: &str, schedule: ScheduleSpec) -> Self {
+        if let Some(c) = self.cfg.components.iter_mut().find(|c| c.id == id) {
+            c.schedule = Some(schedule);
+        }
+        self
+    }
+
+    /// Keeps checkpoints and release SLA rows in this Postgres.
+    pub fn state_postgres(mut self, url: &str) -> Self {
+        self.cfg.state_postgres = Some(url.to_string());
+        self
+    }
+
+    /// POSTs release alerts to `url`.
+    pub fn alert_webhook(mut self, url: &str) -> Self {
+        self.cfg.alert_webhook = Some(url.to_string());
         self
     }
 

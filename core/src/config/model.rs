@@ -25,6 +25,11 @@ pub struct PipelineConfig {
     pub admin_address: Option<String>,
     /// `log.format`: `text` or `json`.
     pub log_format: Option<String>,
+    /// `pipeline.state.postgres`: keep checkpoints and release SLA rows in
+    /// this Postgres (`ops` schema) instead of files under `data_dir`.
+    pub state_postgres: Option<String>,
+    /// `pipeline.alert_webhook`: where release alerts are POSTed.
+    pub alert_webhook: Option<String>,
     /// Sources, transforms and sinks in file order.
     pub components: Vec<ComponentConfig>,
 }
@@ -56,6 +61,8 @@ pub struct ComponentConfig {
     pub parallelism: Parallelism,
     /// `buffer`: a durable disk buffer on this component's output.
     pub buffer: Option<BufferConfig>,
+    /// `schedule` or `release_calendar` (sources): run in passes.
+    pub schedule: Option<crate::schedule::ScheduleSpec>,
 }
 
 /// `[sources.ID.buffer]` or `[transforms.ID.buffer]`: the component's

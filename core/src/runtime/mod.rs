@@ -30,6 +30,10 @@ use crate::metrics::{ComponentMetrics, Metrics};
 use crate::plan::{Plan, context_for};
 use crate::reconcile::Accounting;
 use crate::registry::ComponentType;
+use crate::schedule::alert::Alerts;
+use crate::schedule::postgres::PgOps;
+use crate::schedule::sla::{FileSlaStore, SlaStore};
+use crate::schedule::{Clock, SchedEnv, SystemClock};
 use qdp_sdk::{Context, PluginError, Result};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -54,6 +58,8 @@ pub struct TaskEnv {
     pub data_dir: PathBuf,
     /// Row accounting per source ([`crate::reconcile`]).
     pub reconcile: Arc<Accounting>,
+    /// Clock, state store, SLA store and alerts (scheduled sources).
+    pub sched: Arc<SchedEnv>,
     stop: watch::Receiver<Option<Instant>>,
 }
 
@@ -123,15 +129,73 @@ fn open_buffers(plan: &Plan, metrics: &Metrics) -> Result<BTreeMap<String, Arc<B
     Ok(out)
 }
 
+/// How a run is driven, beyond its configuration.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where scheduled sources read the time (a [`crate::schedule::TestClock`] in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Run every scheduled source for one pass now, then end (`qdp run --once`).
+    pub once: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            once: false,
+        }
+    }
+}
+
+/// The state store, SLA store and alerts of a run: Postgres when
+/// `[pipeline.state] postgres` is set, files under the data dir otherwise.
+async fn sched_env(
+    cfg: &crate::config::PipelineConfig,
+    metrics: &Arc<Metrics>,
+    options: RunOptions,
+) -> Result<SchedEnv> {
+    let (state, sla): (Arc<dyn state::StateBackend>, Arc<dyn SlaStore>) = match &cfg.state_postgres
+    {
+        Some(url) => {
+            let pg = Arc::new(PgOps::connect(url, &cfg.name).await?);
+            (pg.clone(), pg)
+        }
+        None => (
+            Arc::new(state::CheckpointStore::new(&cfg.data_dir)),
+            Arc::new(FileSlaStore::new(&cfg.data_dir)),
+        ),
+    };
+    Ok(SchedEnv {
+        pipeline: cfg.name.clone(),
+        clock: options.clock,
+        state,
+        sla,
+        alerts: Alerts::new(cfg.alert_webhook.clone()),
+        metrics: Arc::clone(metrics),
+        once: options.once,
+    })
+}
+
 /// Runs `plan` until every source is exhausted and drained, or `shutdown`
 /// resolves (then drains within the pipeline's shutdown timeout).
 pub async fn run(
-    mut plan: Plan,
+    plan: Plan,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<RunReport> {
+    run_with(plan, metrics, shutdown, RunOptions::default()).await
+}
+
+/// [`run`] with a clock and `--once`.
+pub async fn run_with(
+    mut plan: Plan,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send,
+    options: RunOptions,
+) -> Result<RunReport> {
     let started = Instant::now();
     let cfg = plan.config.clone();
+    let sched = Arc::new(sched_env(&cfg, &metrics, options).await?);
     let (stop_tx, stop_rx) = watch::channel(None::<Instant>);
     // One bounded input channel per consumer.
     let mut inputs: HashMap<String, mpsc::Receiver<Envelope>> = HashMap::new();
@@ -200,6 +264,7 @@ pub async fn run(
             metrics: metrics.component(&consumer, kind_name(n.config.kind)),
             data_dir: cfg.data_dir.clone(),
             reconcile: Arc::clone(&reconcile),
+            sched: Arc::clone(&sched),
             stop: stop_rx.clone(),
         };
         let id = format!("{producer}.buffer->{consumer}");
@@ -218,6 +283,7 @@ pub async fn run(
             metrics: metrics.component(&id, kind),
             data_dir: cfg.data_dir.clone(),
             reconcile: Arc::clone(&reconcile),
+            sched: Arc::clone(&sched),
             stop: stop_rx.clone(),
         };
         let mut my_routes = routes.remove(&id).unwrap_or_default();

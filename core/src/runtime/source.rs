@@ -1,14 +1,24 @@
 //! The task that drives one source: poll, number, fan out, acknowledge.
+//!
+//! A source with a schedule (`schedule` or `release_calendar`) runs in
+//! passes: when it ends a pass (`next_batch` returns `None`) the task waits
+//! until every batch of the pass is committed, tells its
+//! [`Scheduler`](crate::schedule::Scheduler), and builds a new instance for
+//! the next pass, started from the stored checkpoint. Such a task only ends
+//! when the pipeline stops (or after one pass with `--once`), so the
+//! pipeline stays up. Sources without a schedule run as before.
 
 use super::TaskEnv;
 use super::ack::{AckEvent, AckRef, Tracker};
 use super::envelope::{Envelope, send_all};
-use super::state::CheckpointStore;
+use super::state::StateBackend;
 use super::supervise::{Action, Supervisor};
 use crate::component::{DynSource, Instance};
 use crate::metrics::State;
+use crate::schedule::{Scheduler, Wake};
 use qdp_sdk::ffi::host::Polled;
 use qdp_sdk::{Batch, BatchMeta, Checkpoint, OutputDecl, PluginError, Result};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
@@ -47,12 +57,26 @@ impl Numbers {
         }
     }
 
-    fn take(&mut self, seq: u64, store: &CheckpointStore, id: &str) -> Result<()> {
+    async fn take(&mut self, seq: u64, store: &dyn StateBackend, id: &str) -> Result<()> {
         if !self.replayable && seq >= self.reserved {
-            store.save_reserved(id, seq + RESERVE)?;
+            let upto = (seq + RESERVE).to_string();
+            store.save_mark(id, RESERVED_MARK, &upto).await?;
             self.reserved = seq + RESERVE;
         }
         Ok(())
+    }
+}
+
+/// The state mark holding a source's batch number reservation.
+const RESERVED_MARK: &str = "reserved";
+
+async fn load_reserved(store: &dyn StateBackend, id: &str) -> Result<Option<u64>> {
+    match store.load_mark(id, RESERVED_MARK).await? {
+        None => Ok(None),
+        Some(t) => t.trim().parse().map(Some).map_err(|_| {
+            PluginError::internal(format!("batch number reservation holds `{}`", t.trim()))
+                .with_context("component", id)
+        }),
     }
 }
 
@@ -67,7 +91,7 @@ pub struct SourceOutcome {
 
 struct Run {
     env: TaskEnv,
-    store: CheckpointStore,
+    store: Arc<dyn StateBackend>,
     tracker: Tracker,
     acks: UnboundedReceiver<AckEvent>,
     acked: Option<(u64, Checkpoint)>,
@@ -91,7 +115,7 @@ impl Run {
             self.tracker.record(ev);
         }
         if let Some((seq, ck)) = self.tracker.take_ackable() {
-            self.store.save(&self.env.config.id, seq, &ck)?;
+            self.store.save(&self.env.config.id, seq, &ck).await?;
             // The store holds the checkpoint now; a source that fails to
             // commit its own cursor will only replay more next time.
             if let Err(e) = source.ack(ck.clone()).await {
@@ -129,15 +153,16 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Runs a source until it is exhausted or the pipeline stops.
+/// Runs a source until it is exhausted or the pipeline stops; a scheduled
+/// source runs pass after pass until the pipeline stops.
 pub async fn run_source(
     env: TaskEnv,
     first: Box<dyn DynSource>,
     declared: Vec<OutputDecl>,
     outputs: super::transform::Routes,
 ) -> Result<SourceOutcome> {
-    let store = CheckpointStore::new(&env.data_dir);
-    let acked = store.load(&env.config.id)?;
+    let store = Arc::clone(&env.sched.state);
+    let acked = store.load(&env.config.id).await?;
     let (tx, acks) = mpsc::unbounded_channel();
     let mut run = Run {
         env,
@@ -156,15 +181,28 @@ pub async fn run_source(
         reserved: if replayable {
             0
         } else {
-            run.store.load_reserved(&id)?.unwrap_or(0)
+            load_reserved(run.store.as_ref(), &id).await?.unwrap_or(0)
         },
     };
     let mut next_seq = numbers.first_after_restart(run.acked.as_ref().map(|(s, _)| *s));
+    let mut sched = match &run.env.config.schedule {
+        Some(spec) => Some(Scheduler::new(Arc::clone(&run.env.sched), &id, spec).await?),
+        None => None,
+    };
+    let mut stop = run.env.stop.clone();
     let mut started = false;
     let mut exhausted = false;
     m.set_state(State::Starting);
     while !run.env.stopping() {
         if !started {
+            if let Some(s) = sched.as_mut() {
+                m.set_state(State::Running);
+                if s.wait(&mut stop).await? == Wake::Stop {
+                    exhausted = run.env.sched.once;
+                    break;
+                }
+                tracing::info!(component = %id, "scheduled pass starts");
+            }
             match source
                 .start(run.acked.as_ref().map(|(_, c)| c.clone()))
                 .await
@@ -183,6 +221,9 @@ pub async fn run_source(
             }
         }
         run.apply_acks(source.as_mut()).await?;
+        if let Some(s) = sched.as_mut() {
+            s.during_pass().await;
+        }
         let polled = source.poll(POLL_TIMEOUT).await.and_then(|p| match p {
             Polled::Batch(b) => {
                 let port = port_of(&declared, &b.category);
@@ -195,7 +236,7 @@ pub async fn run_source(
             Ok(Polled::Batch(b)) => {
                 sup.succeeded();
                 let seq = next_seq;
-                numbers.take(seq, &run.store, &id)?;
+                numbers.take(seq, run.store.as_ref(), &id).await?;
                 next_seq += 1;
                 run.tracker.emitted(seq);
                 let rows = b.data.num_rows() as u64;
@@ -207,6 +248,9 @@ pub async fn run_source(
                 run.env
                     .reconcile
                     .source_emitted(&id, &port, &b.category, rows);
+                if let Some(s) = sched.as_mut() {
+                    s.observe(&b.category, port.as_deref(), &b.data);
+                }
                 let env = Envelope {
                     acks: vec![AckRef::new(seq, b.checkpoint, tx.clone())],
                     batch: Batch {
@@ -238,9 +282,26 @@ pub async fn run_source(
             }
             Ok(Polled::Pending) => sup.succeeded(),
             Ok(Polled::End) => {
-                exhausted = true;
-                tracing::info!(component = %id, batches = next_seq, "source exhausted");
-                break;
+                let Some(s) = sched.as_mut() else {
+                    exhausted = true;
+                    tracing::info!(component = %id, batches = next_seq, "source exhausted");
+                    break;
+                };
+                let clock = Arc::clone(&run.env.sched.clock);
+                let read_done = clock.now();
+                run.drain(source.as_mut()).await?;
+                let committed = run.tracker.outstanding() == 0 && !run.tracker.has_failures();
+                let loaded = committed.then(|| clock.now());
+                tracing::info!(component = %id, committed, batches = next_seq, "scheduled pass done");
+                s.pass_done(read_done, loaded).await?;
+                // The next pass runs on a fresh instance from the stored checkpoint.
+                if let Err(e) = source.shutdown().await {
+                    tracing::warn!(component = %id, error = %e, "source shutdown failed");
+                }
+                drop(source);
+                source = run.new_source()?;
+                next_seq = numbers.first_after_restart(run.acked.as_ref().map(|(s, _)| *s));
+                started = false;
             }
             Err(e) => {
                 if sup.failed(&e).await? == Action::Recreate {

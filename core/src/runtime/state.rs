@@ -10,7 +10,13 @@
 //! they must never reuse a number a sink may already have committed (sinks
 //! skip numbers they have seen); numbers are reserved in blocks so this
 //! costs one fsync per block, not per batch.
+//!
+//! Both are reached through [`StateBackend`], which a Postgres table also
+//! implements (`[pipeline.state] postgres = "..."`, see
+//! [`crate::schedule::postgres`]): the same calls, the same atomic
+//! replace-or-keep semantics, and one test suite for both.
 
+use crate::schedule::BoxResult;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qdp_sdk::{Checkpoint, PluginError, Result};
@@ -128,6 +134,142 @@ impl CheckpointStore {
     }
 }
 
+/// A store of source checkpoints and small named marks (the batch number
+/// reservation, a schedule's last pass), each replaced atomically.
+pub trait StateBackend: Send + Sync + std::fmt::Debug {
+    /// The last acknowledged batch number and checkpoint of `source`.
+    fn load<'a>(&'a self, source: &'a str) -> BoxResult<'a, Option<(u64, Checkpoint)>>;
+    /// Durably records `seq` and `checkpoint` for `source`.
+    fn save<'a>(
+        &'a self,
+        source: &'a str,
+        seq: u64,
+        checkpoint: &'a Checkpoint,
+    ) -> BoxResult<'a, ()>;
+    /// The mark `name` of `source`.
+    fn load_mark<'a>(&'a self, source: &'a str, name: &'a str) -> BoxResult<'a, Option<String>>;
+    /// Durably replaces the mark `name` of `source`.
+    fn save_mark<'a>(&'a self, source: &'a str, name: &'a str, value: &'a str)
+    -> BoxResult<'a, ()>;
+}
+
+impl CheckpointStore {
+    fn mark_path(&self, source: &str, name: &str) -> PathBuf {
+        self.dir.join(format!("{source}.{name}"))
+    }
+}
+
+impl StateBackend for CheckpointStore {
+    fn load<'a>(&'a self, source: &'a str) -> BoxResult<'a, Option<(u64, Checkpoint)>> {
+        Box::pin(async move { CheckpointStore::load(self, source) })
+    }
+
+    fn save<'a>(
+        &'a self,
+        source: &'a str,
+        seq: u64,
+        checkpoint: &'a Checkpoint,
+    ) -> BoxResult<'a, ()> {
+        Box::pin(async move { CheckpointStore::save(self, source, seq, checkpoint) })
+    }
+
+    /// `<source>.<name>` next to the checkpoint (`reserved` is the batch
+    /// number reservation file).
+    fn load_mark<'a>(&'a self, source: &'a str, name: &'a str) -> BoxResult<'a, Option<String>> {
+        Box::pin(async move {
+            let path = self.mark_path(source, name);
+            match std::fs::read_to_string(&path) {
+                Ok(t) => Ok(Some(t.trim().to_string())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(
+                    PluginError::external(format!("cannot read source state: {e}"))
+                        .with_context("path", path.display()),
+                ),
+            }
+        })
+    }
+
+    fn save_mark<'a>(
+        &'a self,
+        source: &'a str,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxResult<'a, ()> {
+        Box::pin(async move {
+            self.replace(
+                &self.mark_path(source, name),
+                &format!(".{source}.{name}.tmp"),
+                value.as_bytes(),
+            )
+        })
+    }
+}
+
+/// The suite every [`StateBackend`] passes: empty, round trip, replace,
+/// marks kept apart per source and name.
+pub async fn check_backend(
+    store: &dyn StateBackend,
+    source: &str,
+) -> std::result::Result<(), String> {
+    let other = format!("{source}-other");
+    let got = store.load(source).await.map_err(|e| e.to_string())?;
+    if got.is_some() {
+        return Err(format!("a new store holds {got:?}"));
+    }
+    store
+        .save(source, 41, &Checkpoint(vec![1, 2, 3]))
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .save(source, 42, &Checkpoint(vec![0, 255]))
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .save(&other, 7, &Checkpoint(vec![7]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = store.load(source).await.map_err(|e| e.to_string())?;
+    if got != Some((42, Checkpoint(vec![0, 255]))) {
+        return Err(format!(
+            "the second save did not replace the first: {got:?}"
+        ));
+    }
+    if store
+        .load_mark(source, "schedule")
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err("a mark exists before it was saved".into());
+    }
+    for v in ["a", "b"] {
+        store
+            .save_mark(source, "schedule", v)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    store
+        .save_mark(source, "reserved", "1024")
+        .await
+        .map_err(|e| e.to_string())?;
+    let s = store
+        .load_mark(source, "schedule")
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = store
+        .load_mark(source, "reserved")
+        .await
+        .map_err(|e| e.to_string())?;
+    if s.as_deref() != Some("b") || r.as_deref() != Some("1024") {
+        return Err(format!("marks mixed up: schedule {s:?}, reserved {r:?}"));
+    }
+    let o = store.load(&other).await.map_err(|e| e.to_string())?;
+    if o != Some((7, Checkpoint(vec![7]))) {
+        return Err(format!("sources mixed up: {o:?}"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +286,14 @@ mod tests {
         );
         std::fs::write(store.path("sim"), "{not json").unwrap();
         assert!(store.load("sim").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_file_store_passes_the_backend_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::new(dir.path());
+        check_backend(&store, "eia").await.unwrap();
+        // The reservation mark is the reservation file the runtime always used.
+        assert_eq!(store.load_reserved("eia").unwrap(), Some(1024));
     }
 }

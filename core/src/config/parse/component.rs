@@ -3,6 +3,7 @@
 
 use super::Parser;
 use super::RESERVED;
+use super::schedule::SCHEDULE_KEYS;
 use crate::config::model::*;
 use toml_edit::{Item, Table, Value};
 
@@ -125,10 +126,11 @@ impl Parser<'_> {
         }
         let buffer = self.buffer(&table, &key, kind);
         let parallelism = self.parallelism(&table, &key, kind);
+        let schedule = self.schedule(&table, &key, kind);
         let mut options = serde_json::Map::new();
         let mut option_locs = std::collections::BTreeMap::new();
         for (k, v) in table.iter() {
-            if RESERVED.contains(&k) {
+            if RESERVED.contains(&k) || (kind == Kind::Source && SCHEDULE_KEYS.contains(&k)) {
                 continue;
             }
             option_locs.insert(k.to_string(), self.key_loc(&table, k));
@@ -150,6 +152,7 @@ impl Parser<'_> {
             restart,
             buffer,
             parallelism,
+            schedule,
         })
     }
 }

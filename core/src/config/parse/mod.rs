@@ -12,6 +12,7 @@
 
 mod component;
 mod policies;
+mod schedule;
 mod values;
 
 use super::error::{ConfigError, ConfigErrors, Loc, closest};
@@ -27,6 +28,8 @@ const PIPELINE_KEYS: &[&str] = &[
     "plugin_path",
     "shutdown_timeout",
     "channel_capacity",
+    "state",
+    "alert_webhook",
 ];
 const RESERVED: &[&str] = &[
     "type",
@@ -132,6 +135,8 @@ impl Parser<'_> {
             channel_capacity: 16,
             admin_address: None,
             log_format: None,
+            state_postgres: None,
+            alert_webhook: None,
             components: Vec::new(),
         };
         if let Some(t) = self.table(root, "pipeline", "") {
@@ -152,6 +157,8 @@ impl Parser<'_> {
             if let Some(n) = self.positive(t, "channel_capacity", "pipeline") {
                 cfg.channel_capacity = n;
             }
+            cfg.state_postgres = self.state_table(t);
+            cfg.alert_webhook = self.webhook(t);
         }
         if cfg.data_dir.as_os_str().is_empty() {
             cfg.data_dir = PathBuf::from(".qdp").join(&cfg.name);

@@ -102,7 +102,7 @@ pub fn edition_content(release_code: &str, what: &str, frequency: &str, period: 
     if release_code == "EIA-WPSR" {
         format!("EIA Weekly Petroleum Status Report, week ending {period}")
     } else {
-        format!("EIA {release_code} ({what}), {frequency} data for {period}")
+        format!("EIA release {release_code} ({what}): {frequency} data for {period}")
     }
 }
 

@@ -96,8 +96,9 @@ pub fn unit(published: &str) -> String {
         Some((first, rest)) if first.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty() => {
             format!("{first}_{}", rest.join("_"))
         }
+        // `<amount>_<unit>` needs a unit that starts with a letter.
         Some(_) if words[0].starts_with(|c: char| c.is_ascii_digit()) => {
-            format!("1_n{}", words.join("_"))
+            format!("1_unit_{}", words.join("_"))
         }
         Some(_) => format!("1_{}", words.join("_")),
     }
@@ -154,5 +155,7 @@ mod tests {
         assert_eq!(unit("$/GAL"), "1_USD_per_GAL");
         assert_eq!(unit("1000 cubic feet"), "1000_cubic_feet");
         assert_eq!(unit("MMCF"), "1_MMCF");
+        assert_eq!(unit("2nd"), "1_unit_2nd");
+        assert_eq!(unit(""), "1_unknown");
     }
 }

@@ -5,44 +5,12 @@
 mod common;
 
 use common::*;
-use qdp_sdk::arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray};
-use qdp_sdk::{Batch, Sink};
+use qdp_sdk::Sink;
 use qdp_sink_postgres::PostgresSink;
-use std::sync::Arc;
 
 const WEEK: i64 = 7 * 86_400 * NS;
 const KB: &str = "1000_barrels";
 const MB: &str = "1000000_barrels";
-
-fn releases(rows: &[(&str, i64, &str)]) -> Batch {
-    let schema = qdp_sdk::schema::registry()
-        .get("economic_data_releases")
-        .unwrap()
-        .arrow_schema();
-    let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-    let n = rows.len();
-    let ts = |v: Vec<i64>| -> ArrayRef {
-        Arc::new(TimestampNanosecondArray::from(v).with_timezone("UTC"))
-    };
-    let data = RecordBatch::try_new(
-        schema,
-        vec![
-            s(rows.iter().map(|r| r.0.to_string()).collect()),
-            s(vec!["EIA".into(); n]),
-            s(vec!["EIA-WPSR".into(); n]),
-            s(vec!["weekly".into(); n]),
-            ts(rows.iter().map(|r| r.1).collect()),
-            s(rows.iter().map(|r| r.2.to_string()).collect()),
-            s(vec!["sources.eia".into(); n]),
-            ts(vec![REL_0424; n]),
-        ],
-    )
-    .unwrap();
-    Batch {
-        data,
-        meta: meta("economic_data_releases", "eia", 0),
-    }
-}
 
 type Week = (
     String,
@@ -136,7 +104,7 @@ async fn gold_views_give_the_expected_numbers() {
     ];
     let rel = releases(&[(
         api,
-        w1,
+        Some(w1),
         "Weekly Petroleum Status Report, week ending 2026-04-24",
     )]);
     let r = s.write_report(&[numeric(&rows, 0), rel]).await.unwrap();

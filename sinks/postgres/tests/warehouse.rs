@@ -613,3 +613,21 @@ async fn a_broken_gold_file_is_a_config_error_naming_it() {
         .get(0);
     assert_eq!(views, 0);
 }
+
+#[tokio::test]
+async fn a_null_release_time_still_names_one_row() {
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
+    let mut s = db.sink().await;
+    let table = "silver.economic_data_releases";
+    let first = releases(&[("eia_api_v2", None, "Weekly Petroleum Status Report")]);
+    let r = s.write_report(std::slice::from_ref(&first)).await.unwrap();
+    assert_eq!(r.upserts[table].inserted, 1);
+    let r = s.write_report(std::slice::from_ref(&first)).await.unwrap();
+    assert_eq!(r.upserts[table].unchanged, 1);
+    let reworded = releases(&[("eia_api_v2", None, "Weekly Petroleum Status Report (WPSR)")]);
+    let r = s.write_report(&[reworded]).await.unwrap();
+    assert_eq!(r.upserts[table].updated, 1);
+    assert_eq!(db.count(table).await, 1);
+}

@@ -223,3 +223,34 @@ pub fn text_batch(
 pub fn conn_url(s: &str) -> ConnUrl {
     ConnUrl(s.into())
 }
+
+/// An economic_data_releases batch of (source, release_time, content).
+pub fn releases(rows: &[(&str, Option<i64>, &str)]) -> Batch {
+    let schema = qdp_sdk::schema::registry()
+        .get("economic_data_releases")
+        .unwrap()
+        .arrow_schema();
+    let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    let n = rows.len();
+    let ts = |v: Vec<Option<i64>>| -> ArrayRef {
+        Arc::new(TimestampNanosecondArray::from(v).with_timezone("UTC"))
+    };
+    let data = RecordBatch::try_new(
+        schema,
+        vec![
+            s(rows.iter().map(|r| r.0.to_string()).collect()),
+            s(vec!["EIA".into(); n]),
+            s(vec!["EIA-WPSR".into(); n]),
+            s(vec!["weekly".into(); n]),
+            ts(rows.iter().map(|r| r.1).collect()),
+            s(rows.iter().map(|r| r.2.to_string()).collect()),
+            s(vec!["sources.eia".into(); n]),
+            ts(vec![Some(REL_0424); n]),
+        ],
+    )
+    .unwrap();
+    Batch {
+        data,
+        meta: meta("economic_data_releases", "eia", 0),
+    }
+}

@@ -23,7 +23,7 @@ pub struct Options {
     pub files: Vec<FileSpec>,
     /// The Socrata API (publicreporting.cftc.gov), if it is read.
     pub socrata: Option<SocrataSpec>,
-    /// `CFTC_Contract_Market_Code`s to keep (six letters or digits, leading
+    /// `CFTC_Contract_Market_Code`s to keep (six letters, digits or `+`, leading
     /// zeros kept). Default: the four NYMEX energy contracts; `[]` keeps all.
     #[serde(default = "default_contracts")]
     pub contracts: Vec<String>,
@@ -146,10 +146,13 @@ fn default_page_size() -> usize {
     5_000
 }
 
-/// A contract code as the key is written: trimmed, six letters or digits.
+/// A contract code as the key is written: trimmed, six letters, digits or
+/// `+` (the publisher's "Consolidated" index markets are `12460+`,
+/// `13874+`, `20974+`), upper case.
 pub fn contract_code(text: &str) -> Option<String> {
     let t = text.trim();
-    (t.len() == 6 && t.chars().all(|c| c.is_ascii_alphanumeric())).then(|| t.to_ascii_uppercase())
+    let ok = t.len() == 6 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '+');
+    ok.then(|| t.to_ascii_uppercase())
 }
 
 /// Checks the options that do not need the network.
@@ -160,7 +163,7 @@ pub fn check(o: &Options) -> Result<()> {
     for c in &o.contracts {
         if contract_code(c).is_none() {
             return Err(PluginError::config(format!(
-                "contracts: `{c}` is not a CFTC contract market code (six letters or digits, e.g. \"067651\")"
+                "contracts: `{c}` is not a CFTC contract market code (six letters, digits or `+`, e.g. \"067651\")"
             )));
         }
     }

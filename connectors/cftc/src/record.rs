@@ -173,7 +173,7 @@ impl Parsed {
         let code_text = find(Role::ContractCode).unwrap_or("");
         let Some(code) = contract_code(code_text) else {
             self.rejects.push(whole(
-                format!("contract market code `{code_text}` is not six letters or digits"),
+                format!("contract market code `{code_text}` is not six letters, digits or `+`"),
                 None,
                 Some(date_text.to_string()),
             ));

@@ -5,7 +5,9 @@
 
 use crate::config::Pacing;
 use qdp_sdk::{PluginError, Result};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// Removes a secret from anything that could reach a log, an error or a batch.
@@ -77,12 +79,14 @@ pub struct Fetched {
     pub received_ns: i64,
 }
 
-/// A paced, retrying HTTP client.
+/// A paced, retrying HTTP client. Clones share the client and the pace,
+/// so a request can run in its own task (see [`Fetcher::spawn`]).
+#[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     pacing: Pacing,
     redact: Redactor,
-    last: Option<Instant>,
+    last: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Fetcher {
@@ -99,21 +103,34 @@ impl Fetcher {
             client,
             pacing,
             redact,
-            last: None,
+            last: Arc::default(),
         })
     }
 
+    /// Starts `get(url)` in its own task. The runtime drops `next_batch`
+    /// when it has waited long enough (200 ms) and calls it again; a
+    /// request made inside that future would be cut off every time, so it
+    /// runs in a task the source awaits by reference, which survives.
+    pub fn spawn(&self, url: String) -> JoinHandle<Result<Fetched>> {
+        let me = self.clone();
+        tokio::spawn(async move { me.get(&url).await })
+    }
+
     /// Waits until `min_interval` has passed since the previous request.
-    async fn pace(&mut self) {
-        if let Some(last) = self.last {
-            tokio::time::sleep_until(last + self.pacing.min_interval).await;
-        }
-        self.last = Some(Instant::now());
+    async fn pace(&self) {
+        let now = Instant::now();
+        let at = {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let at = last.map_or(now, |l| (l + self.pacing.min_interval).max(now));
+            *last = Some(at);
+            at
+        };
+        tokio::time::sleep_until(at).await;
     }
 
     /// GETs `url`, retrying what may pass on a later try. Errors show the
     /// URL with the key replaced by `***`.
-    pub async fn get(&mut self, url: &str) -> Result<Fetched> {
+    pub async fn get(&self, url: &str) -> Result<Fetched> {
         let shown = self.redact.text(url);
         let mut wait = self.pacing.retry_initial;
         let mut attempt = 0u32;

@@ -27,7 +27,7 @@ pub mod wpsr;
 
 use checkpoint::{Cursor, State};
 use config::{Checked, Mode, Options};
-use http::{Fetcher, Redactor};
+use http::{Fetched, Fetcher, Redactor};
 use period::Period;
 use qdp_sdk::raw::{RAW_OBJECT, RawObject, raw_object_schema, sha256_hex};
 use qdp_sdk::{
@@ -36,6 +36,7 @@ use qdp_sdk::{
 };
 use rows::{Common, Edition, NUMERIC, Number, RELEASES, Reject};
 use std::collections::VecDeque;
+use tokio::task::JoinHandle;
 
 /// The `eia` source.
 pub struct Eia {
@@ -44,6 +45,8 @@ pub struct Eia {
     redact: Redactor,
     state: State,
     fetcher: Option<Fetcher>,
+    /// The request in flight and its URL: it outlives a dropped `next_batch`.
+    pending: Option<(String, JoinHandle<Result<Fetched>>)>,
     queue: VecDeque<SourceBatch>,
     next_url: usize,
     done: bool,
@@ -73,6 +76,7 @@ impl Source for Eia {
             component: ctx.component_id.clone(),
             state: State::default(),
             fetcher: None,
+            pending: None,
             queue: VecDeque::new(),
             next_url: 0,
             done: true,
@@ -105,6 +109,7 @@ impl Source for Eia {
     async fn start(&mut self, checkpoint: Option<Checkpoint>) -> Result<()> {
         self.state = State::from_checkpoint(checkpoint.as_ref())?;
         self.queue.clear();
+        self.abort_pending();
         self.next_url = 0;
         self.fetcher = Some(Fetcher::new(self.cfg.pacing, self.redact.clone())?);
         match self.cfg.mode {
@@ -142,6 +147,11 @@ impl Source for Eia {
             }
         }
     }
+
+    async fn shutdown(&mut self) -> Result<()> {
+        self.abort_pending();
+        Ok(())
+    }
 }
 
 impl Eia {
@@ -168,10 +178,30 @@ impl Eia {
         })
     }
 
-    fn fetcher(&mut self) -> Result<&mut Fetcher> {
-        self.fetcher
-            .as_mut()
-            .ok_or_else(|| PluginError::internal("next_batch before start"))
+    fn abort_pending(&mut self) {
+        if let Some((_, h)) = self.pending.take() {
+            h.abort();
+        }
+    }
+
+    /// The response to `url`: starts the request unless it is already in
+    /// flight, then waits for it. Cancel-safe: a dropped wait leaves the
+    /// request running for the next call.
+    async fn fetch(&mut self, url: &str) -> Result<Fetched> {
+        if self.pending.as_ref().is_none_or(|(u, _)| u != url) {
+            self.abort_pending();
+            let f = self
+                .fetcher
+                .as_ref()
+                .ok_or_else(|| PluginError::internal("next_batch before start"))?;
+            self.pending = Some((url.to_string(), f.spawn(url.to_string())));
+        }
+        let Some((_, handle)) = self.pending.as_mut() else {
+            return Err(PluginError::internal("no request in flight"));
+        };
+        let joined = handle.await;
+        self.pending = None;
+        joined.map_err(|e| PluginError::internal(format!("request task: {e}")))?
     }
 
     /// Fetches the page at the cursor and queues its batches. Nothing
@@ -196,7 +226,7 @@ impl Eia {
         );
         let request = api::with_key(&url, &self.cfg.api_key);
         let before = self.state.to_checkpoint();
-        let fetched = self.fetcher()?.get(&request).await?;
+        let fetched = self.fetch(&request).await?;
         // The lake must never hold a secret: live responses echo the key in
         // `request.params`, so it is replaced by `***` before anything
         // reads or keeps the document.
@@ -252,7 +282,7 @@ impl Eia {
             return Ok(());
         };
         let before = self.state.to_checkpoint();
-        let fetched = self.fetcher()?.get(&url).await?;
+        let fetched = self.fetch(&url).await?;
         self.next_url += 1;
         self.done = self.next_url >= self.cfg.urls.len();
         let sha = sha256_hex(&fetched.body);

@@ -382,3 +382,48 @@ async fn unreadable_rows_and_pages_go_to_unqualified_with_a_reason() {
     assert_eq!(values[0], "12x");
     assert_eq!(count(&b, "raw_object"), 2, "both pages kept as received");
 }
+
+/// The runtime drops `next_batch` after 200 ms and calls it again: a slow
+/// response must still arrive, from the one request already made.
+#[tokio::test]
+async fn a_dropped_next_batch_does_not_restart_the_request() {
+    use qdp_sdk::Source;
+    use std::sync::{Arc, Condvar, Mutex};
+    let gate: Arc<(Mutex<bool>, Condvar)> = Arc::default();
+    let held = gate.clone();
+    let body = real("api_v2/v2_route_petroleum-stoc-wstk_WCESTUS1_weekly.json");
+    let server = Server::start(move |s, _| {
+        let (open, cv) = &*held;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+        ok(api_page(&body, s))
+    });
+    let o = serde_json::from_value(opts(&server, json!([wstk()]))).unwrap();
+    let mut src = qdp_eia::Eia::new(o, &qdp_sdk::Context::default()).unwrap();
+    src.start(None).await.unwrap();
+    let wait = std::time::Duration::from_millis(20);
+    // Give up on next_batch until the request is at the server, then a few more times.
+    let mut dropped = 0;
+    while server.seen().is_empty() || dropped < 5 {
+        let r = tokio::time::timeout(wait, src.next_batch()).await;
+        assert!(r.is_err(), "nothing can come before the server answers");
+        dropped += 1;
+    }
+    {
+        let (open, cv) = &*gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+    }
+    let mut batches = Vec::new();
+    while let Some(b) = src.next_batch().await.unwrap() {
+        batches.push(b);
+    }
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "one request, however often the wait was dropped"
+    );
+    assert_eq!(rows(&batches).len(), 2193);
+}

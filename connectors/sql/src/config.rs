@@ -91,6 +91,25 @@ impl Options {
         }
     }
 
+    /// Refuses a url that asks for TLS: this build connects in plain text,
+    /// and a server that insists would otherwise fail every retry.
+    fn check_plain_text(&self) -> Result<()> {
+        let query = self.url.expose().split_once('?').map_or("", |(_, q)| q);
+        let wants_tls = query.split('&').any(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let (k, v) = (k.to_ascii_lowercase(), v.to_ascii_lowercase());
+            (k == "sslmode" && matches!(v.as_str(), "require" | "verify-ca" | "verify-full"))
+                || (k == "require_ssl" && v == "true")
+        });
+        if wants_tls {
+            return Err(PluginError::config(format!(
+                "url `{}` asks for TLS, which the sql source does not support yet; connect through a local tunnel or on a trusted network with sslmode=disable / prefer",
+                self.url
+            )));
+        }
+        Ok(())
+    }
+
     /// The lookback window; `0s` (or `0`) is none.
     pub fn lookback(&self) -> Result<Duration> {
         let t = self.lookback.trim();
@@ -103,6 +122,7 @@ impl Options {
     /// Every check that needs no database: counts, names, duplicates.
     pub fn validate(&self) -> Result<()> {
         self.dialect()?;
+        self.check_plain_text()?;
         self.lookback()?;
         if self.batch_rows == 0 {
             return Err(PluginError::config("batch_rows must be at least 1"));

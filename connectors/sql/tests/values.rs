@@ -29,6 +29,7 @@ async fn postgres_types_render_as_exact_text() {
     .await;
     let opts = json!({
         "url": db.url,
+        "batch_rows": 1,
         "tables": [{ "table": "public.t", "dataset": "typed", "primary_key": ["id"],
                      "updated_at": "changed", "deleted": { "column": "is_deleted", "value": "true" } }],
     });
@@ -75,12 +76,17 @@ async fn mariadb_types_render_as_exact_text() {
     .await;
     let opts = json!({
         "url": db.url,
+        "batch_rows": 1,
         "tables": [{ "table": "t", "dataset": "typed", "primary_key": ["a", "b"],
                      "updated_at": "changed", "deleted": { "column": "is_deleted", "value": "1" } }],
     });
     let b = pass(opts, None).await.unwrap();
     let r = rows(&b, "bronze_typed");
-    assert_eq!(r.len(), 2);
+    assert_eq!(
+        r.len(),
+        2,
+        "pages of one row continue after a composite, unsigned key"
+    );
     let (first, second) = (&r[0], &r[1]);
     assert_eq!(
         get(first, "a"),

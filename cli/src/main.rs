@@ -45,6 +45,10 @@ enum Command {
         /// Print a summary as JSON on stdout at the end.
         #[arg(long)]
         summary_json: bool,
+        /// Run every scheduled source (`schedule`, `release_calendar`) for
+        /// one pass now, then drain and exit (for an external scheduler).
+        #[arg(long)]
+        once: bool,
     },
     /// Check a pipeline file and every component it names, without running it.
     Validate {
@@ -114,11 +118,13 @@ fn main() -> ExitCode {
                 file,
                 run_for,
                 summary_json,
+                once,
             } => {
                 run::run(
                     &file,
                     run_for.as_deref(),
                     summary_json,
+                    once,
                     cli.log_format.as_deref(),
                 )
                 .await

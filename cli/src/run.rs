@@ -54,6 +54,7 @@ pub async fn run(
     file: &Path,
     run_for: Option<&str>,
     summary_json: bool,
+    once: bool,
     log_format: Option<&str>,
 ) -> Result<(), String> {
     let cfg = load_pipeline(file).map_err(|e| e.to_string())?;
@@ -64,7 +65,8 @@ pub async fn run(
         .map_err(|e| format!("--for: {e}"))?;
     let mut pipeline = Pipeline::from_config(cfg.clone(), Registry::with_builtins())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .once(once);
     pipeline.serve_admin().await.map_err(|e| e.to_string())?;
     let metrics = pipeline.metrics();
     let report = pipeline

@@ -159,6 +159,7 @@ impl PipelineBuilder {
                 admin_address: None,
                 log_format: None,
                 state_postgres: None,
+                state_schema: None,
                 alert_webhook: None,
                 components: Vec::new(),
             },

@@ -218,7 +218,7 @@ async fn a_late_release_alerts_at_the_sla_then_loads_late_postgres() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let pg = Arc::new(PgOps::connect(&db.url, "wpsr").await.unwrap());
+    let pg = Arc::new(PgOps::connect(&db.url, "wpsr", "ops").await.unwrap());
     late_release(
         pg,
         &format!("state = {{ postgres = \"{}\" }}", db.url),
@@ -302,7 +302,7 @@ async fn postgres_state_survives_a_restart() {
     let Some(db) = TempDb::create().await else {
         return;
     };
-    let pg = PgOps::connect(&db.url, "suite").await.unwrap();
+    let pg = PgOps::connect(&db.url, "suite", "ops").await.unwrap();
     qdp_core::runtime::state::check_backend(&pg, "src")
         .await
         .unwrap();
@@ -430,4 +430,32 @@ async fn once_runs_one_pass_and_ends() {
         .unwrap();
     assert_eq!(row.status, "late", "seen 18.5 hours after the release");
     drop(run.stop);
+}
+
+/// The warehouse may already hold an `ops.release_sla` of another layout
+/// (the Postgres sink's per-edition table): the runtime says so and which
+/// key to set, and works in the schema it is given.
+#[tokio::test]
+async fn an_ops_table_of_another_layout_is_named_and_avoided() {
+    let Some(db) = TempDb::create().await else {
+        return;
+    };
+    let c = db.client().await;
+    c.batch_execute(
+        "create schema ops; create table ops.release_sla (source_system_name text, release_code text, release_time timestamptz)",
+    )
+    .await
+    .unwrap();
+    let err = PgOps::connect(&db.url, "wpsr", "ops").await.unwrap_err();
+    assert!(err.to_string().contains("[pipeline.state] schema"), "{err}");
+    let pg = PgOps::connect(&db.url, "wpsr", "qdp_ops").await.unwrap();
+    pg.record(&previous_loaded()).await.unwrap();
+    let n: i64 = c
+        .query_one("select count(*) from qdp_ops.release_sla", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    drop((c, pg));
+    db.drop_now().await;
 }

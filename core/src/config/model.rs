@@ -28,6 +28,8 @@ pub struct PipelineConfig {
     /// `pipeline.state.postgres`: keep checkpoints and release SLA rows in
     /// this Postgres (`ops` schema) instead of files under `data_dir`.
     pub state_postgres: Option<String>,
+    /// `pipeline.state.schema`: the Postgres schema of those tables (default `ops`).
+    pub state_schema: Option<String>,
     /// `pipeline.alert_webhook`: where release alerts are POSTed.
     pub alert_webhook: Option<String>,
     /// Sources, transforms and sinks in file order.

@@ -157,7 +157,10 @@ async fn sched_env(
     let (state, sla): (Arc<dyn state::StateBackend>, Arc<dyn SlaStore>) = match &cfg.state_postgres
     {
         Some(url) => {
-            let pg = Arc::new(PgOps::connect(url, &cfg.name).await?);
+            let pg = Arc::new(
+                PgOps::connect(url, &cfg.name, cfg.state_schema.as_deref().unwrap_or("ops"))
+                    .await?,
+            );
             (pg.clone(), pg)
         }
         None => (

@@ -1,4 +1,4 @@
-//! The `ops` schema in Postgres: source checkpoints and marks
+//! The `ops` schema in Postgres (or `[pipeline.state] schema`): source checkpoints and marks
 //! (`ops.source_checkpoint`, `ops.source_mark`) and release SLA rows
 //! (`ops.release_sla`), used when `[pipeline.state] postgres = "..."` is set.
 //!
@@ -17,8 +17,8 @@ use tokio_postgres::{Client, NoTls};
 const DDL: &str = "
 begin;
 select pg_advisory_xact_lock(7204117);
-create schema if not exists ops;
-create table if not exists ops.source_checkpoint (
+create schema if not exists {ops};
+create table if not exists {ops}.source_checkpoint (
     pipeline text not null,
     source text not null,
     seq bigint not null,
@@ -26,7 +26,7 @@ create table if not exists ops.source_checkpoint (
     updated_at timestamptz not null default now(),
     primary key (pipeline, source)
 );
-create table if not exists ops.source_mark (
+create table if not exists {ops}.source_mark (
     pipeline text not null,
     source text not null,
     name text not null,
@@ -34,7 +34,7 @@ create table if not exists ops.source_mark (
     updated_at timestamptz not null default now(),
     primary key (pipeline, source, name)
 );
-create table if not exists ops.release_sla (
+create table if not exists {ops}.release_sla (
     pipeline text not null,
     source text not null,
     release_calendar text not null,
@@ -54,6 +54,8 @@ commit;
 pub struct PgOps {
     url: String,
     pipeline: String,
+    /// The quoted schema of the tables (default `ops`).
+    schema: String,
     client: Mutex<Option<Client>>,
 }
 
@@ -82,18 +84,44 @@ async fn open(url: &str) -> Result<Client> {
 }
 
 impl PgOps {
-    /// Connects to `url` and creates the ops tables if missing.
-    pub async fn connect(url: &str, pipeline: &str) -> Result<Self> {
+    /// Connects to `url` and creates the tables in schema `schema` (a
+    /// plain lower-case name, checked by the config) if missing.
+    pub async fn connect(url: &str, pipeline: &str, schema: &str) -> Result<Self> {
         let client = open(url).await?;
+        let quoted = format!("\"{}\"", schema.replace('"', ""));
         client
-            .batch_execute(DDL)
+            .batch_execute(&DDL.replace("{ops}", &quoted))
             .await
             .map_err(|e| pg_error("cannot create the ops tables", e))?;
+        // Another component may own a table of the same name with another
+        // layout (the Postgres sink keeps a per-edition release_sla).
+        let fits: i64 = client
+            .query_one(
+                "select count(*) from information_schema.columns
+                 where table_schema = $1 and table_name = 'release_sla'
+                   and column_name in ('pipeline', 'release_calendar', 'polls')",
+                &[&schema],
+            )
+            .await
+            .map_err(|e| pg_error("cannot inspect the ops tables", e))?
+            .get(0);
+        if fits != 3 {
+            return Err(PluginError::config(format!(
+                "table {schema}.release_sla exists with another layout (another component's table); \
+                 set [pipeline.state] schema = \"qdp_ops\" (or any other schema) for the runtime's tables"
+            )));
+        }
         Ok(Self {
             url: url.to_string(),
             pipeline: pipeline.to_string(),
+            schema: quoted,
             client: Mutex::new(Some(client)),
         })
+    }
+
+    /// `sql` with its `{ops}` schema placeholder filled in.
+    fn q(&self, sql: &str) -> String {
+        sql.replace("{ops}", &self.schema)
     }
 
     /// Runs `f` on a live connection, reconnecting once if it was lost.
@@ -124,7 +152,7 @@ impl StateBackend for PgOps {
                 .with_client(
                     async |c| {
                         c.query_opt(
-                            "select seq, checkpoint from ops.source_checkpoint where pipeline = $1 and source = $2",
+                            &self.q("select seq, checkpoint from {ops}.source_checkpoint where pipeline = $1 and source = $2"),
                             &[&self.pipeline, &source],
                         )
                         .await
@@ -151,10 +179,10 @@ impl StateBackend for PgOps {
             self.with_client(
                 async |c| {
                     c.execute(
-                        "insert into ops.source_checkpoint (pipeline, source, seq, checkpoint, updated_at)
+                        &self.q("insert into {ops}.source_checkpoint (pipeline, source, seq, checkpoint, updated_at)
                          values ($1, $2, $3, $4, now())
                          on conflict (pipeline, source) do update
-                         set seq = excluded.seq, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at",
+                         set seq = excluded.seq, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at"),
                         &[&self.pipeline, &source, &seq, &checkpoint.0],
                     )
                     .await
@@ -172,7 +200,7 @@ impl StateBackend for PgOps {
                 .with_client(
                     async |c| {
                         c.query_opt(
-                            "select value from ops.source_mark where pipeline = $1 and source = $2 and name = $3",
+                            &self.q("select value from {ops}.source_mark where pipeline = $1 and source = $2 and name = $3"),
                             &[&self.pipeline, &source, &name],
                         )
                         .await
@@ -194,10 +222,10 @@ impl StateBackend for PgOps {
             self.with_client(
                 async |c| {
                     c.execute(
-                        "insert into ops.source_mark (pipeline, source, name, value, updated_at)
+                        &self.q("insert into {ops}.source_mark (pipeline, source, name, value, updated_at)
                          values ($1, $2, $3, $4, now())
                          on conflict (pipeline, source, name) do update
-                         set value = excluded.value, updated_at = excluded.updated_at",
+                         set value = excluded.value, updated_at = excluded.updated_at"),
                         &[&self.pipeline, &source, &name, &value],
                     )
                     .await
@@ -218,13 +246,13 @@ impl SlaStore for PgOps {
             self.with_client(
                 async |c| {
                     c.execute(
-                        "insert into ops.release_sla (pipeline, source, release_calendar, period, expected_at,
+                        &self.q("insert into {ops}.release_sla (pipeline, source, release_calendar, period, expected_at,
                              first_seen_at, loaded_at, rows, status, polls)
                          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                          on conflict (pipeline, source, release_calendar, period) do update
                          set expected_at = excluded.expected_at, first_seen_at = excluded.first_seen_at,
                              loaded_at = excluded.loaded_at, rows = excluded.rows,
-                             status = excluded.status, polls = excluded.polls",
+                             status = excluded.status, polls = excluded.polls"),
                         &[
                             &row.pipeline,
                             &row.source,
@@ -259,9 +287,9 @@ impl SlaStore for PgOps {
                 .with_client(
                     async |c| {
                         c.query_opt(
-                            "select expected_at, first_seen_at, loaded_at, rows, status, polls
-                             from ops.release_sla
-                             where pipeline = $1 and source = $2 and release_calendar = $3 and period = $4",
+                            &self.q("select expected_at, first_seen_at, loaded_at, rows, status, polls
+                             from {ops}.release_sla
+                             where pipeline = $1 and source = $2 and release_calendar = $3 and period = $4"),
                             &[&pipeline, &source, &calendar, &period],
                         )
                         .await

@@ -136,6 +136,7 @@ impl Parser<'_> {
             admin_address: None,
             log_format: None,
             state_postgres: None,
+            state_schema: None,
             alert_webhook: None,
             components: Vec::new(),
         };
@@ -157,7 +158,7 @@ impl Parser<'_> {
             if let Some(n) = self.positive(t, "channel_capacity", "pipeline") {
                 cfg.channel_capacity = n;
             }
-            cfg.state_postgres = self.state_table(t);
+            (cfg.state_postgres, cfg.state_schema) = self.state_table(t);
             cfg.alert_webhook = self.webhook(t);
         }
         if cfg.data_dir.as_os_str().is_empty() {

@@ -159,11 +159,42 @@ impl Parser<'_> {
         }))
     }
 
-    /// `[pipeline.state] postgres = "postgres://..."`.
-    pub(super) fn state_table(&mut self, pipeline: &Table) -> Option<String> {
-        let t = self.table(pipeline, "state", "pipeline")?;
+    /// `[pipeline.state] postgres = "postgres://...", schema = "ops"`.
+    pub(super) fn state_table(&mut self, pipeline: &Table) -> (Option<String>, Option<String>) {
+        let Some(t) = self.table(pipeline, "state", "pipeline") else {
+            return (None, None);
+        };
         let t = &*t;
-        self.unknown_keys(t, "pipeline.state", &["postgres"]);
+        self.unknown_keys(t, "pipeline.state", &["postgres", "schema"]);
+        let schema = self.string(t, "schema", "pipeline.state");
+        if let Some(s) = &schema {
+            let ok = s.len() <= 63
+                && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                let loc = self.key_loc(t, "schema");
+                self.error(
+                    loc,
+                    "pipeline.state.schema",
+                    format!("`{s}` is not a plain schema name"),
+                    "use lower-case letters, digits and `_`, e.g. \"qdp_ops\"",
+                );
+            }
+        }
+        if schema.is_some() && !t.contains_key("postgres") {
+            let loc = self.key_loc(t, "schema");
+            self.error(
+                loc,
+                "pipeline.state.schema",
+                "`schema` only applies with `postgres`",
+                "add `postgres = \"postgres://...\"` or remove `schema`",
+            );
+        }
+        (self.state_url(t), schema)
+    }
+
+    fn state_url(&mut self, t: &Table) -> Option<String> {
         let url = self.string(t, "postgres", "pipeline.state")?;
         if let Err(e) = tokio_postgres::Config::from_str(&url) {
             let loc = self.key_loc(t, "postgres");

@@ -134,6 +134,7 @@ impl My {
         Ok(rows
             .into_iter()
             .map(|r| {
+                // `Row::unwrap` hands over the values (none was taken), it does not panic on data.
                 let values = r.unwrap();
                 let (rendered, keys) = values.split_at(columns.len().min(values.len()));
                 RawRow {

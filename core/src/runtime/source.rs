@@ -186,7 +186,12 @@ pub async fn run_source(
     };
     let mut next_seq = numbers.first_after_restart(run.acked.as_ref().map(|(s, _)| *s));
     let mut sched = match &run.env.config.schedule {
-        Some(spec) => Some(Scheduler::new(Arc::clone(&run.env.sched), &id, spec).await?),
+        Some(spec) => {
+            if run.env.ty.capabilities & qdp_sdk::capabilities::FINITE == 0 {
+                tracing::warn!(component = %id, "scheduled source does not declare FINITE: a pass ends only when it runs out of data");
+            }
+            Some(Scheduler::new(Arc::clone(&run.env.sched), &id, spec).await?)
+        }
         None => None,
     };
     let mut stop = run.env.stop.clone();

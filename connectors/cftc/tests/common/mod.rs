@@ -34,6 +34,9 @@ pub fn zipped(name: &str, txt: &[u8]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// Canned answers: (substring of the decoded query, body).
+pub type Answers = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A real HTTP server: serves whatever `files` holds at a path, records
 /// every request's path and query.
 #[derive(Clone, Default)]
@@ -41,7 +44,7 @@ pub struct Server {
     pub files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     pub requests: Arc<Mutex<Vec<String>>>,
     /// Answers chosen by the query string: (substring, body), first match wins.
-    pub by_query: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub by_query: Answers,
     pub base: String,
 }
 

@@ -177,6 +177,14 @@ pub fn kafka_error(what: &str, e: &KafkaError, p: &Properties) -> PluginError {
     }
 }
 
+/// How long the broker may hold an idle fetch: the source's `max_wait`,
+/// within 10 to 500 ms (librdkafka's default is 500).
+fn fetch_wait_ms(max_wait: &str) -> u128 {
+    crate::config::duration(max_wait, "max_wait")
+        .map(|d| d.as_millis().clamp(10, 500))
+        .unwrap_or(500)
+}
+
 /// The consumer's librdkafka configuration.
 fn config(o: &Options) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -190,7 +198,16 @@ fn config(o: &Options) -> ClientConfig {
                 Start::Earliest => "earliest",
                 Start::Latest => "latest",
             },
-        );
+        )
+        // librdkafka's defaults suit small records. An Arrow message holds
+        // thousands of rows (hundreds of KB), so a 1 MB per-partition fetch
+        // returns a handful of messages per round trip and the consumer,
+        // not the broker, becomes the limit of the lane (measured: 2x).
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.max.bytes", "67108864")
+        // A broker that does not answer a fetch early when data arrives
+        // holds it for this long when idle: keep it within the batch wait.
+        .set("fetch.wait.max.ms", fetch_wait_ms(&o.max_wait).to_string());
     for (k, v) in &o.properties.0 {
         c.set(k, v);
     }

@@ -196,3 +196,52 @@ async fn a_missing_table_is_a_clear_error() {
     assert!(e.to_string().contains("404"), "{e}");
     assert!(e.to_string().contains("/nope/table9.csv"), "{e}");
 }
+
+/// The warehouse compares the two source systems per `release_field` and
+/// `reference_period`: the same week read from the API and from table 1
+/// must meet on those keys (and on `release_time`), the units differing by
+/// the published factor 1000 for stocks.
+#[tokio::test]
+async fn the_api_and_the_table_meet_on_field_period_and_release_time() {
+    let csv = server(Arc::default());
+    let mut o = opts(&csv);
+    o["urls"] = json!([format!("{}/2026-06-05/table1.csv", csv.base)]);
+    let table = rows(&pass(o, None).await.unwrap());
+    // An API page for the same week, shaped like the real wstk responses
+    // (the real API files end in 2024), with the table's values in MBBL.
+    let api =
+        Server::start(|_, _| {
+            ok(br#"{"response":{"total":"2","dateFormat":"YYYY-MM-DD","frequency":"weekly","data":[
+            {"period":"2026-06-05","series":"WCESTUS1","value":"426485","units":"MBBL"},
+            {"period":"2026-06-05","series":"WCRFPUS2","value":"13799","units":"MBBL/D"}]},
+            "request":{},"apiVersion":"2.1.7"}"#
+            .to_vec())
+        });
+    let from_api = rows(
+        &pass(
+            json!({ "api_key": "k", "base_url": format!("{}/v2", api.base), "min_interval": "1ms",
+                    "series": [{ "route": "petroleum/stoc/wstk", "facets": { "series": ["WCESTUS1", "WCRFPUS2"] },
+                                 "release_code": "EIA-WPSR", "release_calendar": "eia_wpsr" }] }),
+            None,
+        )
+        .await
+        .unwrap(),
+    );
+    for a in &from_api {
+        let t = find(&table, &a.release_field, &a.reference_period);
+        assert_eq!(t.len(), 1, "{} {}", a.release_field, a.reference_period);
+        assert_eq!(t[0].release_code, a.release_code);
+        assert_eq!(t[0].release_time, a.release_time);
+        let factor = match (a.unit.as_str(), t[0].unit.as_str()) {
+            ("1000_barrels", "1000000_barrels") => 1000.0,
+            (x, y) if x == y => 1.0,
+            other => panic!("units {other:?}"),
+        };
+        assert!(
+            (t[0].value * factor - a.value).abs() < 1e-6,
+            "{a:?} vs {:?}",
+            t[0]
+        );
+    }
+    assert_eq!(from_api.len(), 2);
+}

@@ -1,8 +1,9 @@
--- When each release edition was first seen in the warehouse, next to when it
--- was due (release_time, from the release calendar): the publication-to-
--- warehouse delay analysts and operators watch. Filled by the sink from
--- numeric_economic_data rows; the first sighting wins.
-create table if not exists {ops}.release_sla (
+-- When each release edition first landed in silver, next to when it was due
+-- (release_time, from the release calendar), seen from the warehouse side.
+-- Filled by the sink from numeric_economic_data rows; the first load wins.
+-- The runtime's own SLA record (expected, first seen at the source, loaded,
+-- status, polls) is ops.release_sla, written by the scheduler.
+create table if not exists {ops}.release_load (
     source_system_name text        not null,
     release_code       text        not null,
     release_time       timestamptz not null,

@@ -56,10 +56,12 @@
 //! `gold.fact_economic_release`, `gold.us_crude_balance_weekly`,
 //! `gold.eia_source_disagreement`).
 //!
-//! # Release SLA
+//! # Release loads
 //!
-//! `ops.release_sla` keeps, per (source, release_code, release_time), when
+//! `ops.release_load` keeps, per (source, release_code, release_time), when
 //! the edition's rows were first ingested and loaded; later loads leave it.
+//! (`ops.release_sla`, with the expected time, polls and status, is the
+//! runtime scheduler's table.)
 
 #![forbid(unsafe_code)]
 

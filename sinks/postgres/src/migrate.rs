@@ -46,8 +46,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     (
         "0003",
-        "release_sla",
-        include_str!("../migrations/0003_release_sla.sql"),
+        "release_load",
+        include_str!("../migrations/0003_release_load.sql"),
     ),
 ];
 

@@ -196,10 +196,10 @@ pub async fn upsert(
     Ok(counts)
 }
 
-/// Records in `ops.release_sla` when each release edition was first loaded.
+/// Records in `ops.release_load` when each release edition was first loaded.
 async fn record_first_sight(tx: &Transaction<'_>, c: &Checked, stage: &str) -> Result<()> {
     let sql = format!(
-        "insert into {}.release_sla
+        "insert into {}.release_load
              (source_system_name, release_code, release_time, reference_period, first_ingested_at, rows_first_load)
          select source_system_name, release_code, release_time, max(reference_period), min(ingestion_time), count(*)
          from {} group by 1, 2, 3
@@ -210,7 +210,7 @@ async fn record_first_sight(tx: &Transaction<'_>, c: &Checked, stage: &str) -> R
     tx.execute(&sql, &[])
         .await
         .map(drop)
-        .map_err(|e| convert(c, &e, "record release_sla"))
+        .map_err(|e| convert(c, &e, "record release_load"))
 }
 
 #[cfg(test)]

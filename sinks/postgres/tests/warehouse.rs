@@ -193,8 +193,8 @@ async fn a_revision_overwrites_and_a_replay_changes_nothing() {
             unchanged: 1
         }
     );
-    // The first sighting of each edition is kept in ops.release_sla.
-    assert_eq!(db.count("ops.release_sla").await, 2);
+    // The first sighting of each edition is kept in ops.release_load.
+    assert_eq!(db.count("ops.release_load").await, 2);
 }
 
 #[tokio::test]

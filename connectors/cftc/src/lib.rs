@@ -18,11 +18,13 @@ pub mod config;
 pub mod family;
 mod fetch;
 pub mod fields;
-mod pass;
+pub mod pass;
 pub mod record;
 pub mod socrata;
 pub mod tables;
 pub mod text;
+
+pub use pass::current_year;
 
 use checkpoint::State;
 use config::Options;

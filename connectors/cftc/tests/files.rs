@@ -357,3 +357,61 @@ async fn a_missing_file_is_an_external_error_and_a_bad_zip_a_reject() {
     );
     assert_eq!(of(&b, "raw_object").len(), 1);
 }
+
+#[tokio::test]
+async fn a_pass_stopped_inside_a_file_resumes_after_the_last_delivered_batch() {
+    let opts = json!({
+        "files": [{ "family": "legacy", "path": real(LEGACY_0314) }],
+        "batch_size": 500
+    });
+    let full = pass(opts.clone(), None).await;
+    assert!(full.len() >= 6, "{} batches", full.len());
+    let total_values = numbers(&full).len();
+    // Delivered up to the third batch (raw_object and two numeric batches).
+    let resumed = pass(opts.clone(), Some(full[2].checkpoint.clone())).await;
+    assert_eq!(resumed.len(), full.len() - 3);
+    let seen: usize = full[..3]
+        .iter()
+        .map(|b| {
+            if b.category == "numeric_economic_data" {
+                b.data.num_rows()
+            } else {
+                0
+            }
+        })
+        .sum();
+    assert_eq!(numbers(&resumed).len() + seen, total_values);
+    assert!(of(&resumed, "raw_object").is_empty());
+    assert_eq!(
+        resumed.last().unwrap().checkpoint,
+        full.last().unwrap().checkpoint,
+        "the same watermark at the end"
+    );
+    // A checkpoint that is not ours is a config error.
+    use qdp_sdk::Source;
+    let mut s =
+        qdp_cftc::Cftc::new(serde_json::from_value(opts).unwrap(), &Default::default()).unwrap();
+    let e = s
+        .start(Some(qdp_sdk::Checkpoint(b"{\"offset\":3}".to_vec())))
+        .await
+        .unwrap_err();
+    assert_eq!(e.domain, qdp_sdk::ErrorDomain::Config);
+}
+
+#[tokio::test]
+async fn year_in_the_address_is_the_year_of_the_latest_report() {
+    let server = Server::start().await;
+    let year = qdp_cftc::current_year();
+    let path = format!("/files/dea/history/deacot{year}.zip");
+    server.put(&path, zipped("annual.txt", &real_bytes(LEGACY_0113)));
+    let url = server.url("/files/dea/history/deacot{year}.zip");
+    let b = pass(
+        json!({ "files": [{ "family": "legacy", "url": url }] }),
+        None,
+    )
+    .await;
+    assert_eq!(server.decoded_requests(), vec![path]);
+    assert!(!numbers(&b).is_empty());
+    let this_year = chrono::Datelike::year(&chrono::Utc::now());
+    assert!(year == this_year || year == this_year - 1, "{year}");
+}

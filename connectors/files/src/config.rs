@@ -31,8 +31,10 @@ pub struct FilesOptions {
     /// Where unreadable files go (default `<folder>/rejected`).
     #[serde(default)]
     pub rejected: Option<PathBuf>,
-    /// Dataset name (lower_snake) → file name glob, e.g. `clients = "clients*.csv"`.
-    pub datasets: BTreeMap<String, String>,
+    /// Dataset name (lower_snake) → file name glob, e.g. `clients = "clients*.csv"`,
+    /// or a table with the glob as `pattern` and any of `delimiter`,
+    /// `encoding`, `header_row`, `sheet` for that dataset alone.
+    pub datasets: BTreeMap<String, DatasetSpec>,
     /// CSV field delimiter, one character (default `,`).
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
@@ -57,6 +59,36 @@ pub struct FilesOptions {
     pub batch_rows: usize,
 }
 
+/// A dataset's files: a glob, or a glob with its own reading options.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum DatasetSpec {
+    /// Just the file name glob.
+    Glob(String),
+    /// The glob and options that override the source-wide ones.
+    Table(DatasetTable),
+}
+
+/// A dataset with its own reading options.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetTable {
+    /// File name glob.
+    pub pattern: String,
+    /// CSV delimiter for this dataset.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// CSV encoding for this dataset.
+    #[serde(default)]
+    pub encoding: Option<Encoding>,
+    /// Header row for this dataset.
+    #[serde(default)]
+    pub header_row: Option<u64>,
+    /// Sheet for this dataset.
+    #[serde(default)]
+    pub sheet: Option<String>,
+}
+
 fn default_delimiter() -> String {
     ",".into()
 }
@@ -70,13 +102,24 @@ fn default_batch_rows() -> usize {
     10_000
 }
 
-/// A dataset: its name and the glob its files match.
+/// How a dataset's files are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub delimiter: u8,
+    pub encoding: Encoding,
+    pub header_row: u64,
+    pub sheet: Option<String>,
+}
+
+/// A dataset: its name, the glob its files match, how they are read.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// lower_snake name; the category is `bronze_<name>`.
     pub name: String,
     /// Glob on the file name.
     pub pattern: Pattern,
+    /// Reading options (source-wide ones unless the dataset overrides them).
+    pub read: ReadOptions,
 }
 
 /// Checked settings.
@@ -86,13 +129,27 @@ pub struct Settings {
     pub archive: PathBuf,
     pub rejected: PathBuf,
     pub datasets: Vec<Dataset>,
-    pub delimiter: u8,
-    pub encoding: Encoding,
-    pub header_row: u64,
-    pub sheet: Option<String>,
     pub settle: Duration,
     pub source_system: String,
     pub batch_rows: usize,
+}
+
+/// One ASCII delimiter character (`\\t` written out means a tab).
+fn delimiter(text: &str, key: &str) -> Result<u8> {
+    match text.as_bytes() {
+        [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Ok(*b),
+        _ if text == "\\t" => Ok(b'\t'),
+        _ => Err(PluginError::config(format!(
+            "{key}: `{text}` must be one ASCII character such as `,`, `;`, `|` or `\\t`"
+        ))),
+    }
+}
+
+fn header_row(row: u64, key: &str) -> Result<u64> {
+    if row == 0 {
+        return Err(PluginError::config(format!("{key} counts from 1")));
+    }
+    Ok(row)
 }
 
 /// Whether `name` is lower_snake: `[a-z][a-z0-9_]*`.
@@ -113,13 +170,37 @@ impl Settings {
                 "datasets must name at least one dataset, e.g. datasets = { clients = \"clients*.csv\" }",
             ));
         }
+        let base = ReadOptions {
+            delimiter: delimiter(&o.delimiter, "delimiter")?,
+            encoding: o.encoding,
+            header_row: header_row(o.header_row, "header_row")?,
+            sheet: o.sheet.clone(),
+        };
         let mut datasets = Vec::new();
-        for (name, glob) in &o.datasets {
+        for (name, spec) in &o.datasets {
             if !is_lower_snake(name) {
                 return Err(cfg(format!(
                     "datasets: `{name}` is not a lower_snake name ([a-z][a-z0-9_]*)"
                 )));
             }
+            let (glob, read) = match spec {
+                DatasetSpec::Glob(g) => (g, base.clone()),
+                DatasetSpec::Table(t) => (
+                    &t.pattern,
+                    ReadOptions {
+                        delimiter: match &t.delimiter {
+                            Some(d) => delimiter(d, &format!("datasets.{name}.delimiter"))?,
+                            None => base.delimiter,
+                        },
+                        encoding: t.encoding.unwrap_or(base.encoding),
+                        header_row: match t.header_row {
+                            Some(h) => header_row(h, &format!("datasets.{name}.header_row"))?,
+                            None => base.header_row,
+                        },
+                        sheet: t.sheet.clone().or_else(|| base.sheet.clone()),
+                    },
+                ),
+            };
             if glob.contains('/') || glob.trim().is_empty() {
                 return Err(cfg(format!(
                     "datasets.{name}: `{glob}` must be a file name glob without `/`"
@@ -130,20 +211,8 @@ impl Settings {
             datasets.push(Dataset {
                 name: name.clone(),
                 pattern,
+                read,
             });
-        }
-        let delimiter = match o.delimiter.as_bytes() {
-            [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => *b,
-            _ if o.delimiter == "\\t" => b'\t',
-            _ => {
-                return Err(cfg(format!(
-                    "delimiter `{}` must be one ASCII character such as `,`, `;`, `|` or `\\t`",
-                    o.delimiter
-                )));
-            }
-        };
-        if o.header_row == 0 {
-            return Err(cfg("header_row counts from 1"));
         }
         if o.batch_rows == 0 {
             return Err(cfg("batch_rows must be at least 1"));
@@ -161,10 +230,6 @@ impl Settings {
             rejected: o.rejected.unwrap_or_else(|| o.folder.join("rejected")),
             folder: o.folder,
             datasets,
-            delimiter,
-            encoding: o.encoding,
-            header_row: o.header_row,
-            sheet: o.sheet,
             settle,
             source_system,
             batch_rows: o.batch_rows,

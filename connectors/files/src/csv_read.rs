@@ -1,11 +1,11 @@
 //! CSV files: decoded (UTF-8 or cp1252), split with the `csv` crate, and
 //! checked row by row against the header's width.
 
-use crate::config::{Encoding, Settings};
+use crate::config::{Encoding, ReadOptions};
 use crate::parsed::{Parsed, Problem, Row};
 
 /// Reads CSV `bytes`. Never fails: what cannot be read becomes problems.
-pub fn read(bytes: &[u8], s: &Settings) -> Parsed {
+pub fn read(bytes: &[u8], s: &ReadOptions) -> Parsed {
     let text = match decode(bytes, s.encoding) {
         Ok(t) => t,
         Err(reason) => return undecodable(bytes, &reason),
@@ -132,12 +132,12 @@ mod tests {
     use super::*;
     use crate::config::{FilesOptions, Settings};
 
-    fn settings(extra: &str) -> Settings {
+    fn settings(extra: &str) -> ReadOptions {
         let o: FilesOptions = serde_json::from_str(&format!(
             r#"{{"folder": "/x", "datasets": {{"d": "*.csv"}} {extra}}}"#
         ))
         .unwrap();
-        Settings::new(o).unwrap()
+        Settings::new(o).unwrap().datasets[0].read.clone()
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The drop folder: which files are ready, and moving them away once loaded.
 
-use crate::config::Settings;
+use crate::config::{ReadOptions, Settings};
 use qdp_sdk::{PluginError, Result};
 use std::fs::{self, File};
 use std::io::ErrorKind;
@@ -13,6 +13,7 @@ pub struct Ready {
     pub path: PathBuf,
     pub name: String,
     pub dataset: String,
+    pub read: ReadOptions,
 }
 
 /// Files directly in the folder that match a dataset and have not been
@@ -53,6 +54,7 @@ pub fn ready(s: &Settings, now: SystemTime) -> Result<Vec<Ready>> {
                 path: entry.path(),
                 name,
                 dataset: dataset.name.clone(),
+                read: dataset.read.clone(),
             });
         }
     }

@@ -1,7 +1,7 @@
 //! Column names from a header row: lower_snake, unique, never empty.
 
 /// Normalises `raw` header cells: ASCII letters lower-cased (common Latin
-/// accents folded), every other run of characters one `_`, an empty name
+/// accents folded), `%` as the word `pct`, every other run of characters one `_`, an empty name
 /// `column_<n>` (1-based position), a name starting with a digit prefixed
 /// with `c_`, and repeats suffixed `_2`, `_3`, ... Names never start with
 /// `_`, which the metadata columns own.
@@ -29,6 +29,15 @@ fn snake(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     let mut gap = false;
     for c in text.chars() {
+        if c == '%' {
+            // `% Oil` reads as "percent oil", not as a second `oil`.
+            if !s.is_empty() {
+                s.push('_');
+            }
+            s.push_str("pct");
+            gap = true;
+            continue;
+        }
         let c = fold(c);
         if c.is_ascii_alphanumeric() {
             if gap && !s.is_empty() {
@@ -78,7 +87,9 @@ mod tests {
                 "client id",
                 "2025 Revenue (USD)",
                 "_row_id",
-                "Client-ID"
+                "Client-ID",
+                "% Oil",
+                "Share %"
             ]),
             vec![
                 "client_id",
@@ -88,7 +99,9 @@ mod tests {
                 "client_id_2",
                 "c_2025_revenue_usd",
                 "row_id",
-                "client_id_3"
+                "client_id_3",
+                "pct_oil",
+                "share_pct"
             ]
         );
     }

@@ -2,14 +2,14 @@
 //! every cell as text the way a person reads it (dates as ISO dates,
 //! numbers without binary float noise).
 
-use crate::config::Settings;
+use crate::config::ReadOptions;
 use crate::parsed::{Parsed, Row};
 use calamine::{Data, Reader, open_workbook_auto_from_rs};
 use std::io::Cursor;
 
 /// Reads workbook `bytes`. Never fails: an unreadable workbook or a missing
 /// sheet becomes one problem.
-pub fn read(bytes: &[u8], s: &Settings) -> Parsed {
+pub fn read(bytes: &[u8], s: &ReadOptions) -> Parsed {
     let mut wb = match open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())) {
         Ok(wb) => wb,
         Err(e) => return Parsed::unreadable(format!("not a readable workbook: {e}")),

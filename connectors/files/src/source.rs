@@ -236,8 +236,8 @@ impl Files {
             content: bytes.to_vec(),
         }])?;
         let parsed = match ext.as_str() {
-            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => sheet_read::read(bytes, &self.s),
-            _ => csv_read::read(bytes, &self.s),
+            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => sheet_read::read(bytes, &file.read),
+            _ => csv_read::read(bytes, &file.read),
         };
         let id = FileId {
             name: &file.name,

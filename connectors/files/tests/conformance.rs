@@ -34,6 +34,12 @@ fn the_files_source_conforms() {
     .bad_options(json!({ "folder": folder, "datasets": { "c": "c*.csv" }, "delimiter": ";;" }))
     .bad_options(json!({ "folder": folder, "datasets": { "c": "c*.csv" }, "encoding": "latin9" }))
     .bad_options(json!({ "folder": folder, "datasets": { "c": "c*.csv" }, "header_row": 0 }))
+    .bad_options(
+        json!({ "folder": folder, "datasets": { "c": { "pattern": "c*.csv", "header_row": 0 } } }),
+    )
+    .bad_options(
+        json!({ "folder": folder, "datasets": { "c": { "pattern": "c*.csv", "colour": "red" } } }),
+    )
     .empty_options(json!({ "folder": empty, "datasets": { "clients": "clients_*.csv" } }))
     .run()
     .assert_passed();

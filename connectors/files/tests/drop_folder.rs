@@ -376,3 +376,66 @@ async fn the_real_rig_count_csv_loads_row_for_row() {
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), 1739);
 }
+
+/// The real Baker Hughes workbook (binary .xlsb, title rows above the
+/// header, dates as Excel serials) read through its "US Oil & Gas Split"
+/// sheet gives, row for row, what the published derived CSV holds.
+#[tokio::test]
+async fn the_real_rig_count_workbook_matches_its_derived_csv() {
+    let real = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/real/rigcount/"
+    );
+    let xlsb = std::fs::read(format!(
+        "{real}bakerhughes_NA_rotary_rig_count_asof_2020-11-06.xlsb"
+    ))
+    .unwrap();
+    let csv = std::fs::read(format!("{real}DERIVED_us_oil_gas_split_from_xlsb.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    drop_file(&dir.path().join("rig_count_2020-11-06.xlsb"), &xlsb);
+    drop_file(&dir.path().join("rig_count_derived.csv"), &csv);
+    let mut s = source(json!({
+        "folder": dir.path(),
+        "datasets": {
+            "rigs": { "pattern": "rig_count_*.xlsb", "sheet": "US Oil & Gas Split", "header_row": 7 },
+            "rigs_csv": "rig_count_*.csv",
+        },
+    }));
+    let b = pass(&mut s, None).await;
+    let cats: Vec<&str> = b.iter().map(|x| x.category.as_str()).collect();
+    assert_eq!(
+        cats,
+        ["raw_object", "bronze_rigs", "raw_object", "bronze_rigs_csv"]
+    );
+    let (from_xlsb, from_csv) = (&b[1].data, &b[3].data);
+    assert_eq!(
+        names(from_xlsb)[4..],
+        ["date", "oil", "gas", "misc", "total", "pct_oil", "pct_gas"]
+    );
+    assert_eq!(from_xlsb.num_rows(), 1739);
+    assert_eq!(column(from_xlsb, "_row_number")[0].as_deref(), Some("8"));
+    // Dates and counts as text, exactly. The derived CSV prints fractions
+    // as Python's shortest repr (up to 17 digits); the workbook is read as
+    // Excel shows it (15 significant digits): the same doubles within that.
+    for c in ["date", "oil", "gas", "misc", "total"] {
+        assert!(
+            column(from_xlsb, c) == column(from_csv, c),
+            "column {c} differs"
+        );
+    }
+    for c in ["pct_oil", "pct_gas"] {
+        for (i, (x, y)) in column(from_xlsb, c)
+            .iter()
+            .zip(column(from_csv, c))
+            .enumerate()
+        {
+            let x: f64 = x.as_deref().unwrap().parse().unwrap();
+            let y: f64 = y.as_deref().unwrap().parse().unwrap();
+            assert!((x - y).abs() <= 1e-14 * y.abs(), "{c} row {i}: {x} vs {y}");
+        }
+    }
+    assert_eq!(
+        column(from_xlsb, "pct_oil")[0].as_deref(),
+        Some("0.606290672451193")
+    );
+}

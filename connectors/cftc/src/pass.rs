@@ -124,7 +124,10 @@ impl Pass {
     }
 
     async fn file(&self, family: Family, location: &str, remote: bool) -> Result<Option<Document>> {
-        let (name, bytes) = if remote {
+        // The watermark is keyed by the configured address, which a redirect
+        // does not change; the raw object is named by where it came from.
+        let name = fetch::redact(location);
+        let (received_as, bytes) = if remote {
             fetch::get(&self.client, location, None).await?
         } else {
             (location.to_string(), fetch::read(location).await?)
@@ -154,7 +157,7 @@ impl Pass {
         Ok(Some(Document {
             family,
             system: FILES_SYSTEM,
-            raws: vec![raw_object(FILES_SYSTEM, &name, extension, bytes)],
+            raws: vec![raw_object(FILES_SYSTEM, &received_as, extension, bytes)],
             name,
             sha256,
             parsed,

@@ -439,3 +439,22 @@ async fn the_real_rig_count_workbook_matches_its_derived_csv() {
         Some("0.606290672451193")
     );
 }
+
+#[tokio::test]
+async fn a_file_replaced_after_it_was_read_is_not_archived_on_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path();
+    let path = folder.join("clients.csv");
+    drop_file(&path, CLIENTS);
+    let opts = json!({ "folder": folder, "datasets": { "clients": "clients.csv" } });
+    let mut s = source(opts);
+    let b = pass(&mut s, None).await;
+    // Someone drops a corrected file under the same name before the ack.
+    drop_file(&path, b"Client ID\n9\n");
+    s.ack(b[1].checkpoint.clone()).await.unwrap();
+    assert_eq!(top_files(folder), ["clients.csv"]);
+    assert!(!folder.join("archive").exists());
+    // The next pass loads the new content.
+    let next = pass(&mut s, Some(b[1].checkpoint.clone())).await;
+    assert_eq!(column(&next[1].data, "client_id"), [Some("9".into())]);
+}

@@ -3,8 +3,10 @@
 //! Secrets live in the environment or in files, never in the pipeline file;
 //! the resolved values are never printed, logged or echoed in errors.
 
-/// Replaces `${NAME}` with the environment variable and `${file:PATH}` with the
-/// file's content (trailing newline trimmed). `$$` is a literal `$`.
+/// Replaces `${NAME}` with the environment variable, `${NAME:-default}` with
+/// the variable or, when it is unset or empty, the default (so one pipeline
+/// file serves production endpoints and a local stand-in), and `${file:PATH}`
+/// with the file's content (trailing newline trimmed). `$$` is a literal `$`.
 pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -36,10 +38,18 @@ fn resolve(name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, S
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
             .map_err(|e| format!("cannot read secret file `{path}`: {e}"));
     }
+    let (name, default) = match name.split_once(":-") {
+        Some((n, d)) => (n, Some(d)),
+        None => (name, None),
+    };
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("`${{{name}}}` is not a valid variable name"));
     }
-    env(name).ok_or_else(|| format!("environment variable `{name}` is not set"))
+    match (env(name).filter(|v| !v.is_empty()), default) {
+        (Some(v), _) => Ok(v),
+        (None, Some(d)) => Ok(d.to_string()),
+        (None, None) => Err(format!("environment variable `{name}` is not set")),
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +63,11 @@ mod tests {
     #[test]
     fn replaces_env_and_escapes() {
         assert_eq!(interpolate("a ${TOKEN} $$5", &env).unwrap(), "a s3cr3t $5");
+        assert_eq!(
+            interpolate("${TOKEN:-x} ${UNSET:-https://api.eia.gov/v2}", &env).unwrap(),
+            "s3cr3t https://api.eia.gov/v2"
+        );
+        assert!(interpolate("${UNSET}", &env).is_err());
         assert_eq!(interpolate("plain $x", &env).unwrap(), "plain $x");
     }
 

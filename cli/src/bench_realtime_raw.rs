@@ -47,7 +47,11 @@ pub async fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result
 pub async fn kafka_raw(brokers: &str, topic: &str, ticks: u64) -> Result<f64, String> {
     let t0 = std::time::Instant::now();
     let messages = read_back(brokers, topic, ticks)?;
-    println!("raw kafka read back: {} messages in {:.2} s", messages.len(), t0.elapsed().as_secs_f64());
+    println!(
+        "raw kafka read back: {} messages in {:.2} s",
+        messages.len(),
+        t0.elapsed().as_secs_f64()
+    );
     let target = "bench_raw";
     create_topic(brokers, target, 4).await?;
     let producer: FutureProducer = ClientConfig::new()

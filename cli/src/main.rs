@@ -6,6 +6,7 @@ mod bench_buffer;
 mod bench_realtime;
 mod bench_realtime_raw;
 mod buffer;
+mod demo_macro;
 mod demo_realtime;
 mod logging;
 mod plugins;
@@ -83,6 +84,14 @@ enum Command {
         #[arg(long, default_value_t = 200_000)]
         ticks: u64,
     },
+    /// Run the batch lane (EIA and CFTC samples served on loopback → lake +
+    /// Postgres warehouse) with examples/pipelines/macro-warehouse.toml, when
+    /// a Postgres is reachable.
+    DemoMacro {
+        /// A Postgres the demo may create `qdp_demo_warehouse` on.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+    },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
         /// Which benchmark: foundation, buffer or realtime.
@@ -138,6 +147,10 @@ fn main() -> ExitCode {
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             // Run above: it has exit codes of its own.
             Command::Reconcile(_) => Ok(()),
+            Command::DemoMacro { postgres } => {
+                logging::init(cli.log_format.as_deref().unwrap_or("text"));
+                demo_macro::run(&postgres).await
+            }
             Command::DemoRealtime { ticks } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
                 demo_realtime::run(ticks).await

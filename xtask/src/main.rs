@@ -1,7 +1,8 @@
 //! `cargo xtask`: a thin dispatcher over the project's chores.
 //!
 //! * `demo`  — build everything, run `examples/pipelines/demo.toml`, then
-//!   the realtime lane on local services when they are installed.
+//!   the realtime lane on local services when they are installed, then the
+//!   batch lane into the local Postgres when it is reachable.
 //! * `test`  — format check, services (ClickHouse, a Kafka-protocol broker;
 //!   installed when missing), build, clippy `-D warnings`, every test.
 //! * `bench` — `qdp bench NAME` in release mode.
@@ -130,7 +131,16 @@ fn demo() -> Result<(), String> {
         .current_dir(root())
         .env("QDP_PLUGIN_PATH", target_dir().join("debug"))
         .env("RUST_LOG", "warn");
-    step("qdp demo-realtime", lane)
+    step("qdp demo-realtime", lane)?;
+    // The batch lane: the bundled EIA/CFTC samples into a Postgres
+    // warehouse, when one is reachable (it says so otherwise).
+    let mut macro_lane = Command::new(&bin);
+    macro_lane
+        .args(["demo-macro"])
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("debug"))
+        .env("RUST_LOG", "warn");
+    step("qdp demo-macro", macro_lane)
 }
 
 fn bench(name: &str) -> Result<(), String> {

@@ -8,27 +8,10 @@
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::America::New_York;
 use qdp_core::qdp_sdk::calendar::ReleaseCalendar;
-use std::path::PathBuf;
 
-/// The real data directory: next to the checkout, at `QDP_REAL_DATA`, or at `/work/shared`.
+/// A real data file, as text.
 fn real(rel: &str) -> String {
-    let candidates: Vec<PathBuf> = std::env::var_os("QDP_REAL_DATA")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/data/real"
-            )),
-            PathBuf::from("/work/shared/data/real"),
-        ])
-        .collect();
-    let path = candidates
-        .iter()
-        .map(|d| d.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{rel} not found in {candidates:?}; set QDP_REAL_DATA"));
-    std::fs::read_to_string(path).unwrap()
+    std::fs::read_to_string(qdp_test_services::real_data(rel)).unwrap()
 }
 
 /// Splits one CSV line, honouring double quotes.

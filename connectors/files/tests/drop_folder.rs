@@ -335,10 +335,7 @@ async fn a_pass_resumes_inside_a_file_after_its_checkpoint() {
 
 #[tokio::test]
 async fn the_real_rig_count_csv_loads_row_for_row() {
-    let real = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/real/rigcount/DERIVED_us_oil_gas_split_from_xlsb.csv"
-    );
+    let real = qdp_test_services::real_data("rigcount/DERIVED_us_oil_gas_split_from_xlsb.csv");
     let bytes = std::fs::read(real).unwrap();
     let dir = tempfile::tempdir().unwrap();
     drop_file(
@@ -382,15 +379,10 @@ async fn the_real_rig_count_csv_loads_row_for_row() {
 /// sheet gives, row for row, what the published derived CSV holds.
 #[tokio::test]
 async fn the_real_rig_count_workbook_matches_its_derived_csv() {
-    let real = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/real/rigcount/"
-    );
-    let xlsb = std::fs::read(format!(
-        "{real}bakerhughes_NA_rotary_rig_count_asof_2020-11-06.xlsb"
-    ))
-    .unwrap();
-    let csv = std::fs::read(format!("{real}DERIVED_us_oil_gas_split_from_xlsb.csv")).unwrap();
+    let real = qdp_test_services::real_data("rigcount");
+    let xlsb =
+        std::fs::read(real.join("bakerhughes_NA_rotary_rig_count_asof_2020-11-06.xlsb")).unwrap();
+    let csv = std::fs::read(real.join("DERIVED_us_oil_gas_split_from_xlsb.csv")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     drop_file(&dir.path().join("rig_count_2020-11-06.xlsb"), &xlsb);
     drop_file(&dir.path().join("rig_count_derived.csv"), &csv);

@@ -127,26 +127,7 @@ fn server(script: Vec<Then>, subscriptions: usize) -> (SocketAddr, Received) {
 /// to the checkout, at `QDP_REAL_DATA`, or at the workplace's `/work/shared`.
 fn verbatim() -> Vec<String> {
     let rel = "ticks/ibkr_cpapi_ws/smd_messages_verbatim.jsonl";
-    let candidates: Vec<std::path::PathBuf> = std::env::var_os("QDP_REAL_DATA")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain([
-            std::path::PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/data/real"
-            )),
-            std::path::PathBuf::from("/work/shared/data/real"),
-        ])
-        .collect();
-    let path = candidates
-        .iter()
-        .map(|d| d.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{rel} not found in {candidates:?}; set QDP_REAL_DATA to the real data directory"
-            )
-        });
+    let path = qdp_test_services::real_data(rel);
     std::fs::read_to_string(path)
         .unwrap()
         .lines()

@@ -259,13 +259,10 @@ async fn unqualified_rows_land_with_reasons_once() {
 }
 
 fn wpsr_file(name: &str) -> (String, Vec<u8>) {
-    let path = format!(
-        "{}/../../../shared/data/real/eia/wpsr_table1_csv/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = qdp_test_services::real_data(&format!("eia/wpsr_table1_csv/{name}"));
     (
         name.to_string(),
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
 }
 

@@ -39,3 +39,30 @@ fn missing<T>(service: &str, why: &str) -> Option<T> {
     eprintln!("SKIPPED: {msg}");
     None
 }
+
+/// A file of the real published sample data (`shared/data/real`, read as it
+/// is, never copied into the repository): at `QDP_REAL_DATA`, next to the
+/// checkout, or at the workplace's `/work/shared`. Panics naming every place
+/// it looked, so a missing data set fails a test loudly.
+pub fn real_data(rel: &str) -> std::path::PathBuf {
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("QDP_REAL_DATA")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            std::path::PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/data/real"
+            )),
+            std::path::PathBuf::from("/work/shared/data/real"),
+        ])
+        .collect();
+    candidates
+        .iter()
+        .map(|d| d.join(rel))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "{rel} not found in {candidates:?}; set QDP_REAL_DATA to the real data directory"
+            )
+        })
+}

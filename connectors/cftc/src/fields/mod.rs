@@ -248,9 +248,8 @@ mod tests {
     /// measures land on 118 different canonical names.
     #[test]
     fn every_real_legacy_socrata_field_is_known() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/real/cftc/socrata/socrata_legacy_combined_jun7-fc8e_SODA2_fields_types.json"
+        let text = std::fs::read_to_string(qdp_test_services::real_data(
+            "cftc/socrata/socrata_legacy_combined_jun7-fc8e_SODA2_fields_types.json",
         ))
         .unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -14,10 +14,9 @@ use std::sync::{Arc, Mutex};
 
 /// A file of the real sample data.
 pub fn real(name: &str) -> String {
-    format!(
-        "{}/../../../shared/data/real/cftc/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    qdp_test_services::real_data(&format!("cftc/{name}"))
+        .display()
+        .to_string()
 }
 
 pub fn real_bytes(name: &str) -> Vec<u8> {

@@ -18,11 +18,8 @@ use std::sync::{Arc, Mutex};
 
 /// A file of the real sample data.
 pub fn real(rel: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../../shared/data/real/eia/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let path = qdp_test_services::real_data(&format!("eia/{rel}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// One request the server saw.

@@ -254,3 +254,30 @@ pub fn releases(rows: &[(&str, Option<i64>, &str)]) -> Batch {
         meta: meta("economic_data_releases", "eia", 0),
     }
 }
+
+/// A real WPSR table1 file: (name, bytes).
+pub fn wpsr_file(name: &str) -> (String, Vec<u8>) {
+    let path = qdp_test_services::real_data(&format!("eia/wpsr_table1_csv/{name}"));
+    (
+        name.to_string(),
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+}
+
+/// A `raw_object` batch of `files`.
+pub fn raw_batch(files: &[(String, Vec<u8>)], received_ns: i64, seq: u64) -> qdp_sdk::Batch {
+    let objects: Vec<qdp_sdk::raw::RawObject> = files
+        .iter()
+        .map(|(n, b)| qdp_sdk::raw::RawObject {
+            source_system: "eia_wpsr_csv".into(),
+            object_name: n.clone(),
+            extension: "csv".into(),
+            received_time_ns: received_ns,
+            content: b.clone(),
+        })
+        .collect();
+    qdp_sdk::Batch {
+        data: qdp_sdk::raw::to_batch(&objects).unwrap(),
+        meta: meta("raw_object", "eia", seq),
+    }
+}

@@ -19,7 +19,7 @@ pub async fn main(name: &str, ticks: Option<u64>, runs: usize) -> Result<(), Str
         "buffer" => crate::bench_buffer::run(ticks.unwrap_or(2_000_000), runs.max(1)).await,
         "realtime" => crate::bench_realtime::run(ticks.unwrap_or(1_000_000)).await,
         other => Err(format!(
-            "bench {other}: unknown benchmark (available: foundation, buffer, realtime)"
+            "bench {other}: unknown benchmark (available: foundation, buffer, realtime, macro)"
         )),
     }
 }

@@ -199,7 +199,7 @@ async fn serve(data: PathBuf) -> Result<String, String> {
     Ok(format!("http://{addr}"))
 }
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
     let (client, conn) = tokio::time::timeout(
         Duration::from_secs(5),
         tokio_postgres::connect(url, tokio_postgres::NoTls),
@@ -214,13 +214,13 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
 }
 
 /// The server's message, not just "db error".
-fn pg_error(e: &tokio_postgres::Error) -> String {
+pub(crate) fn pg_error(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
 /// `url` with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
+pub(crate) fn with_database(url: &str, db: &str) -> String {
     let (head, query) = match url.split_once('?') {
         Some((h, q)) => (h, format!("?{q}")),
         None => (url, String::new()),
@@ -234,7 +234,7 @@ fn with_database(url: &str, db: &str) -> String {
 }
 
 /// `url` without a password.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -249,7 +249,7 @@ fn redact(url: &str) -> String {
 
 /// `examples/` of this checkout: next to the working directory, or where the
 /// CLI was built from.
-fn examples_dir() -> Result<PathBuf, String> {
+pub(crate) fn examples_dir() -> Result<PathBuf, String> {
     let here = PathBuf::from("examples");
     if here.join("pipelines/macro-warehouse.toml").exists() {
         return std::fs::canonicalize(&here).map_err(|e| e.to_string());

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_buffer;
+mod bench_macro;
 mod bench_realtime;
 mod bench_realtime_raw;
 mod buffer;
@@ -50,6 +51,12 @@ enum Command {
         /// one pass now, then drain and exit (for an external scheduler).
         #[arg(long)]
         once: bool,
+        /// Release drills: scheduled sources read a clock that runs at wall
+        /// speed while work happens and jumps ahead whenever every one of
+        /// them waits; its offset is kept in this file (created when
+        /// missing), so a restarted run goes on at the same time.
+        #[arg(long, value_name = "CLOCK_FILE")]
+        fast_forward: Option<PathBuf>,
     },
     /// Check a pipeline file and every component it names, without running it.
     Validate {
@@ -94,7 +101,7 @@ enum Command {
     },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
-        /// Which benchmark: foundation, buffer or realtime.
+        /// Which benchmark: foundation, buffer, realtime or macro.
         #[arg(default_value = "foundation")]
         name: String,
         /// Ticks to push through (default: 5M for foundation, 2M for buffer, 1M for realtime).
@@ -103,6 +110,15 @@ enum Command {
         /// Repetitions; medians are reported.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// macro: weekly releases simulated.
+        #[arg(long, default_value_t = 100)]
+        releases: usize,
+        /// macro: seed of the faults and the numbers.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// macro: a Postgres the run may create a throwaway database on.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
     },
 }
 
@@ -128,12 +144,16 @@ fn main() -> ExitCode {
                 run_for,
                 summary_json,
                 once,
+                fast_forward,
             } => {
                 run::run(
                     &file,
-                    run_for.as_deref(),
-                    summary_json,
-                    once,
+                    run::RunFlags {
+                        run_for: run_for.as_deref(),
+                        summary_json,
+                        once,
+                        fast_forward: fast_forward.as_deref(),
+                    },
                     cli.log_format.as_deref(),
                 )
                 .await
@@ -155,9 +175,26 @@ fn main() -> ExitCode {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
                 demo_realtime::run(ticks).await
             }
-            Command::Bench { name, ticks, runs } => {
+            Command::Bench {
+                name,
+                ticks,
+                runs,
+                releases,
+                seed,
+                postgres,
+            } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
-                bench::main(&name, ticks, runs).await
+                if name == "macro" {
+                    bench_macro::run(bench_macro::Args {
+                        releases: releases.max(1),
+                        seed,
+                        admin_url: postgres,
+                        limit: std::time::Duration::from_secs(40 * 60),
+                    })
+                    .await
+                } else {
+                    bench::main(&name, ticks, runs).await
+                }
             }
         }
     });

@@ -2,6 +2,7 @@
 
 use crate::logging;
 use qdp_core::config::{Kind, load_pipeline, parse_duration};
+use qdp_core::schedule::{Clock, FastForwardClock};
 use qdp_core::{Pipeline, Registry, RunReport};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
@@ -49,24 +50,36 @@ pub async fn validate(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The flags of `qdp run`.
+pub struct RunFlags<'a> {
+    /// `--for`: stop after this long.
+    pub run_for: Option<&'a str>,
+    /// `--summary-json`.
+    pub summary_json: bool,
+    /// `--once`: one pass per scheduled source.
+    pub once: bool,
+    /// `--fast-forward CLOCK_FILE`: the release-drill clock.
+    pub fast_forward: Option<&'a Path>,
+}
+
 /// `qdp run FILE`.
-pub async fn run(
-    file: &Path,
-    run_for: Option<&str>,
-    summary_json: bool,
-    once: bool,
-    log_format: Option<&str>,
-) -> Result<(), String> {
+pub async fn run(file: &Path, flags: RunFlags<'_>, log_format: Option<&str>) -> Result<(), String> {
     let cfg = load_pipeline(file).map_err(|e| e.to_string())?;
     logging::init(log_format.or(cfg.log_format.as_deref()).unwrap_or("text"));
-    let limit = run_for
+    let limit = flags
+        .run_for
         .map(parse_duration)
         .transpose()
         .map_err(|e| format!("--for: {e}"))?;
     let mut pipeline = Pipeline::from_config(cfg.clone(), Registry::with_builtins())
         .await
         .map_err(|e| e.to_string())?
-        .once(once);
+        .once(flags.once);
+    if let Some(path) = flags.fast_forward {
+        let clock = FastForwardClock::open(path).map_err(|e| format!("--fast-forward: {e}"))?;
+        tracing::info!(now = %clock.now(), file = %path.display(), "fast-forward clock");
+        pipeline = pipeline.with_clock(std::sync::Arc::new(clock));
+    }
     pipeline.serve_admin().await.map_err(|e| e.to_string())?;
     let metrics = pipeline.metrics();
     let report = pipeline
@@ -74,7 +87,7 @@ pub async fn run(
         .await
         .map_err(|e| e.to_string())?;
     let summary = summarize(&cfg, &metrics, &report);
-    if summary_json {
+    if flags.summary_json {
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()

@@ -156,7 +156,8 @@ fn bench(name: &str) -> Result<(), String> {
     step(&format!("qdp bench {name}"), run)
 }
 
-const USAGE: &str = "usage: cargo xtask <demo | test | bench [foundation | buffer]>";
+const USAGE: &str =
+    "usage: cargo xtask <demo | test | bench [foundation | buffer | realtime | macro]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

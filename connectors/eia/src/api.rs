@@ -106,6 +106,15 @@ pub fn edition_content(release_code: &str, what: &str, frequency: &str, period: 
     }
 }
 
+/// A page cut short in transit: JSON that ends before its last brace. Any
+/// other body (an HTML maintenance page) is read and goes to unqualified.
+pub fn check_complete(body: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(e) if e.is_eof() => Err(format!("the JSON page ends early ({e})")),
+        _ => Ok(()),
+    }
+}
+
 /// Reads one page. A body that is not an API v2 response is one reject
 /// with the reason (the raw document is kept by the caller either way).
 pub fn parse_page(body: &[u8], s: &Series) -> Page {

@@ -61,6 +61,11 @@ pub struct Options {
     pub timeout: String,
     /// `source_system_name` of the rows (default `eia_api_v2` or `eia_wpsr_csv`).
     pub source_system: Option<String>,
+    /// WPSR CSV: a table must end with EIA's end-of-file byte 0x1A, so one
+    /// cut short is fetched again instead of loaded with lines missing
+    /// (default true).
+    #[serde(default = "default_true")]
+    pub end_marker: bool,
 }
 
 impl fmt::Debug for Options {
@@ -207,6 +212,10 @@ fn default_retry_initial() -> String {
 fn default_retry_max() -> String {
     "60s".into()
 }
+fn default_true() -> bool {
+    true
+}
+
 fn default_timeout() -> String {
     "60s".into()
 }
@@ -255,6 +264,8 @@ pub struct Checked {
     pub pacing: Pacing,
     /// `source_system_name`.
     pub source_system: String,
+    /// A WPSR table must end with 0x1A.
+    pub end_marker: bool,
 }
 
 fn http_url(url: &str, key: &str) -> Result<(), PluginError> {
@@ -340,6 +351,7 @@ impl Options {
             source_system: self
                 .source_system
                 .unwrap_or_else(|| default_system.to_string()),
+            end_marker: self.end_marker,
         })
     }
 }

@@ -79,6 +79,15 @@ pub struct Fetched {
     pub received_ns: i64,
 }
 
+/// Checks a 200 body before it is accepted: `Err(why)` when it is cut
+/// short, so it is fetched again like a 5xx instead of being read.
+pub type Check = fn(&[u8]) -> std::result::Result<(), String>;
+
+/// Accepts any body.
+pub fn any_body(_: &[u8]) -> std::result::Result<(), String> {
+    Ok(())
+}
+
 /// A paced, retrying HTTP client. Clones share the client and the pace,
 /// so a request can run in its own task (see [`Fetcher::spawn`]).
 #[derive(Clone)]
@@ -111,9 +120,9 @@ impl Fetcher {
     /// when it has waited long enough (200 ms) and calls it again; a
     /// request made inside that future would be cut off every time, so it
     /// runs in a task the source awaits by reference, which survives.
-    pub fn spawn(&self, url: String) -> JoinHandle<Result<Fetched>> {
+    pub fn spawn(&self, url: String, check: Check) -> JoinHandle<Result<Fetched>> {
         let me = self.clone();
-        tokio::spawn(async move { me.get(&url).await })
+        tokio::spawn(async move { me.get(&url, check).await })
     }
 
     /// Waits until `min_interval` has passed since the previous request.
@@ -128,15 +137,18 @@ impl Fetcher {
         tokio::time::sleep_until(at).await;
     }
 
-    /// GETs `url`, retrying what may pass on a later try. Errors show the
-    /// URL with the key replaced by `***`.
-    pub async fn get(&self, url: &str) -> Result<Fetched> {
+    /// GETs `url`, retrying what may pass on a later try (a body `check`
+    /// rejects included). Errors show the URL with the key replaced by `***`.
+    pub async fn get(&self, url: &str, check: Check) -> Result<Fetched> {
         let shown = self.redact.text(url);
         let mut wait = self.pacing.retry_initial;
         let mut attempt = 0u32;
         loop {
             self.pace().await;
-            let outcome = self.once(url).await;
+            let outcome = self.once(url).await.and_then(|f| match check(&f.body) {
+                Ok(()) => Ok(f),
+                Err(why) => Err(Failure::Retry(format!("incomplete body: {why}"), None)),
+            });
             let (err, retry_after) = match outcome {
                 Ok(f) => return Ok(f),
                 Err(Failure::Final(msg)) => {

@@ -122,6 +122,37 @@ fn strip_line_number(label: &str) -> String {
     rest.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What names a data line: its block, its label and its `release_field`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineKey {
+    /// `stocks` in the one-stub block, else the first stub in snake case.
+    pub block: String,
+    /// The last stub without its line number.
+    pub label: String,
+    /// The EIA series id, or `<table>.<block>.<label in snake case>`.
+    pub field: String,
+}
+
+/// The key of a data line of `table` under a header with `stubs` (≥ 1)
+/// stub columns.
+pub fn line_key(table: &str, stubs: usize, cells: &[String]) -> LineKey {
+    let stub = |i: usize| cells.get(i).map(String::as_str).unwrap_or_default();
+    let label = strip_line_number(stub(stubs.saturating_sub(1)));
+    let block = if stubs <= 1 {
+        "stocks".to_string()
+    } else {
+        slug(stub(0))
+    };
+    let field = series_id(table, &block, &label)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{table}.{block}.{}", slug(&label)));
+    LineKey {
+        block,
+        label,
+        field,
+    }
+}
+
 /// `6/5/26` → 2026-06-05.
 pub fn header_date(text: &str) -> Option<NaiveDate> {
     let mut it = text.trim().split('/');
@@ -186,6 +217,24 @@ pub fn table_name(object: &str) -> String {
     let file = object.rsplit('/').next().unwrap_or(object);
     let file = file.split(['?', '#']).next().unwrap_or(file);
     slug(file.strip_suffix(".csv").unwrap_or(file))
+}
+
+/// EIA ends every table file with the DOS end-of-file byte 0x1A: a body
+/// without it was cut short on the way (or half-written at the publisher)
+/// and is fetched again rather than loaded with lines missing.
+pub fn check_complete(body: &[u8]) -> Result<(), String> {
+    let end = body
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map(|i| body[i]);
+    if end == Some(0x1a) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the table ends without the end-of-file byte 0x1A EIA puts after every table ({} bytes received); set `end_marker = false` if the publisher stopped writing it",
+            body.len()
+        ))
+    }
 }
 
 /// Reads one table file as published (cp1252 bytes).
@@ -265,15 +314,11 @@ pub fn parse(bytes: &[u8], object: &str) -> Table {
             out.rejects.push(r);
             continue;
         }
-        let label = strip_line_number(&cells[h.stubs - 1]);
-        let block = if h.stubs == 1 {
-            "stocks".to_string()
-        } else {
-            slug(&cells[0])
-        };
-        let field = series_id(&table, &block, &label)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{table}.{block}.{}", slug(&label)));
+        let LineKey {
+            block,
+            label,
+            field,
+        } = line_key(&table, h.stubs, &cells);
         r.release_field = Some(field.clone());
         r.unit = Some(h.unit.to_string());
         for (col, week) in &h.columns {

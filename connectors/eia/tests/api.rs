@@ -208,6 +208,25 @@ async fn a_429_and_a_503_are_retried_and_then_read() {
     assert_eq!(server.seen().len(), 3);
 }
 
+/// A JSON page cut short in transit is fetched again; an HTML page is not
+/// JSON at all and goes to unqualified (see below).
+#[tokio::test]
+async fn a_page_cut_short_is_fetched_again() {
+    let body = real("api_v2/v2_route_petroleum-stoc-wstk_WCESTUS1_weekly.json");
+    let server = Server::start(move |s, n| {
+        let page = api_page(&body, s);
+        if n == 0 {
+            ok(page[..page.len() / 3].to_vec())
+        } else {
+            ok(page)
+        }
+    });
+    let b = pass(opts(&server, json!([wstk()])), None).await.unwrap();
+    assert_eq!(server.seen().len(), 2);
+    assert_eq!(rows(&b).len(), 2193);
+    assert_eq!(count(&b, "numeric_economic_data_unqualified"), 0);
+}
+
 #[tokio::test]
 async fn the_api_key_never_leaves_in_a_batch_an_object_name_or_an_error() {
     let server = serving("api_v2/v2_route_petroleum-stoc-wstk_WCESTUS1_weekly.json");

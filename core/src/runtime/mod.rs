@@ -198,6 +198,8 @@ pub async fn run_with(
 ) -> Result<RunReport> {
     let started = Instant::now();
     let cfg = plan.config.clone();
+    let scheduled = plan.nodes.iter().filter(|n| n.config.schedule.is_some());
+    options.clock.scheduled_sources(scheduled.count());
     let sched = Arc::new(sched_env(&cfg, &metrics, options).await?);
     let (stop_tx, stop_rx) = watch::channel(None::<Instant>);
     // One bounded input channel per consumer.

@@ -23,6 +23,9 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
     /// Resolves once `now() >= at`.
     fn sleep_until(&self, at: DateTime<Utc>) -> Sleep<'_>;
+    /// Told once, before any pass, how many scheduled sources wait on this
+    /// clock (a [`super::FastForwardClock`] jumps when all of them do).
+    fn scheduled_sources(&self, _n: usize) {}
 }
 
 /// The wall clock.

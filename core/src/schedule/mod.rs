@@ -14,6 +14,7 @@
 
 pub mod alert;
 pub mod clock;
+pub mod fast_forward;
 pub mod metrics;
 pub mod postgres;
 pub mod release;
@@ -22,6 +23,7 @@ pub mod sla;
 pub mod spec;
 
 pub use clock::{Clock, SystemClock, TestClock};
+pub use fast_forward::FastForwardClock;
 pub use metrics::ReleaseMetrics;
 pub use runner::{SchedEnv, Scheduler, Wake};
 pub use spec::{CronSpec, PollPolicy, ReleaseSpec, ScheduleSpec};

@@ -29,15 +29,7 @@ pub async fn run(admin_url: &str) -> Result<(), String> {
             return Ok(());
         }
     };
-    for sql in [
-        format!("drop database if exists {DATABASE} with (force)"),
-        format!("create database {DATABASE}"),
-    ] {
-        admin
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| format!("{sql}: {}", pg_error(&e)))?;
-    }
+    recreate_database(&admin, DATABASE).await?;
     let warehouse = with_database(admin_url, DATABASE);
 
     let base = serve(examples.join("data")).await?;
@@ -211,6 +203,23 @@ pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client, String>
         let _ = conn.await;
     });
     Ok(client)
+}
+
+/// Drops database `db` (closing its connections) and creates it empty.
+pub(crate) async fn recreate_database(
+    admin: &tokio_postgres::Client,
+    db: &str,
+) -> Result<(), String> {
+    for sql in [
+        format!("drop database if exists {db} with (force)"),
+        format!("create database {db}"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| format!("{sql}: {}", pg_error(&e)))?;
+    }
+    Ok(())
 }
 
 /// The server's message, not just "db error".

@@ -22,7 +22,9 @@ mod publisher;
 mod tables;
 mod verdict;
 
-use crate::demo_macro::{connect, examples_dir, pg_error, redact, with_database};
+use crate::demo_macro::{
+    connect, examples_dir, pg_error, recreate_database, redact, with_database,
+};
 use chrono::{Duration as Span, NaiveDate};
 use publisher::{Event, Publisher};
 use rand::rngs::StdRng;
@@ -57,15 +59,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
     })?;
     let db = format!("qdp_bench_macro_{}", std::process::id());
-    for sql in [
-        format!("drop database if exists {db} with (force)"),
-        format!("create database {db}"),
-    ] {
-        admin
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| format!("{sql}: {}", pg_error(&e)))?;
-    }
+    recreate_database(&admin, &db).await?;
     let warehouse = with_database(&args.admin_url, &db);
     let outcome = simulate(&args, &warehouse).await;
     let drop = format!("drop database if exists {db} with (force)");

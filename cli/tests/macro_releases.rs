@@ -26,7 +26,10 @@ fn pairs(line: &str) -> BTreeMap<String, String> {
 fn a_hundred_releases_with_faults_load_right_and_on_time() {
     if std::net::TcpStream::connect("127.0.0.1:5432").is_err() {
         let msg = "Postgres at 127.0.0.1:5432 is not available";
-        assert!(!qdp_test_services::required(), "{msg} (QDP_REQUIRE_SERVICES=1)");
+        assert!(
+            !qdp_test_services::required(),
+            "{msg} (QDP_REQUIRE_SERVICES=1)"
+        );
         eprintln!("SKIPPED: {msg}");
         return;
     }

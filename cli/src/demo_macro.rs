@@ -111,7 +111,7 @@ async fn report(warehouse: &str, work: &Path) -> Result<(), String> {
     println!(
         "  (the bundled samples end with the week of 2026-06-05 and the COT report of 2025-03-11, so today's\n   releases are not in them: the scheduler records them as late, the alarm an operator would get)"
     );
-    let objects = walk(&work.join("lake"));
+    let objects = files_under(&work.join("lake")).len();
     println!(
         "\nlake: {objects} objects under {}",
         work.join("lake").display()
@@ -123,17 +123,18 @@ async fn report(warehouse: &str, work: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn walk(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    let p = e.path();
-                    if p.is_dir() { walk(&p) } else { 1 }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+/// Every file under `dir`, at any depth (none when it is missing).
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Serves `data` the way the publishers do: the API route for WCESTUS1 (an

@@ -4,7 +4,7 @@
 use super::plan::Release;
 use super::publisher::Publisher;
 use super::{PIPELINE, SOURCE};
-use crate::demo_macro::pg_error;
+use crate::demo_macro::{files_under, pg_error};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -38,18 +38,6 @@ pub struct Verdict {
 struct Sla {
     status: String,
     loaded_at: Option<DateTime<Utc>>,
-}
-
-/// Every file name under `dir`.
-fn names(dir: &Path, out: &mut BTreeSet<String>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            names(&p, out);
-        } else if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
-            out.insert(n.to_string());
-        }
-    }
 }
 
 fn same(a: f64, b: f64) -> bool {
@@ -92,8 +80,10 @@ pub async fn check(
         .iter()
         .filter_map(|a| a["period"].as_str().map(String::from))
         .collect();
-    let mut lake_names = BTreeSet::new();
-    names(lake, &mut lake_names);
+    let lake_names: BTreeSet<String> = files_under(lake)
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(String::from))
+        .collect();
     let served = publisher.served();
 
     let mut v = Verdict::default();

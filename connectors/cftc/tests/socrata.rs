@@ -16,11 +16,7 @@ async fn socrata_rows_land_on_the_same_canonical_fields() {
     let server = Server::start().await;
     let page = real_bytes(PAGE);
     // Socrata returns nothing newer than the watermark, and nothing past the end.
-    server
-        .by_query
-        .lock()
-        .unwrap()
-        .push(("> '2024-08-20T00:00:00.000'".into(), b"[]".to_vec()));
+    server.answer_query("> '2024-08-20T00:00:00.000'", b"[]");
     server.put("/resource/jun7-fc8e.json", page.clone());
     let opts = json!({
         "socrata": {
@@ -90,11 +86,7 @@ async fn socrata_rows_land_on_the_same_canonical_fields() {
 async fn socrata_pages_follow_with_offset_and_errors_are_external() {
     let server = Server::start().await;
     let page = real_bytes(PAGE);
-    server
-        .by_query
-        .lock()
-        .unwrap()
-        .push(("$offset=1".into(), b"[]".to_vec()));
+    server.answer_query("$offset=1", b"[]");
     server.put("/resource/jun7-fc8e.json", page);
     let opts = json!({
         "socrata": { "base_url": server.base, "datasets": { "legacy": "jun7-fc8e" }, "page_size": 1 },

@@ -69,16 +69,9 @@ async fn bronze_tables_gain_columns_and_replays_add_nothing() {
         (2, 2)
     );
     let c = db.client().await;
-    let cols: Vec<String> = c
-        .query(
-            "select column_name::text from information_schema.columns where table_schema = 'bronze' and table_name = 'positions' order by ordinal_position",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let cols = db
+        .texts("select column_name::text from information_schema.columns where table_schema = 'bronze' and table_name = 'positions' order by ordinal_position")
+        .await;
     assert_eq!(
         &cols[..4],
         &["_row_id", "_source_object", "_source_sha256", "_row_number"]

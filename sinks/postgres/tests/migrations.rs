@@ -15,28 +15,11 @@ async fn migrations_apply_once_and_a_second_open_is_a_no_op() {
     let _a = db.sink().await;
     let steps = qdp_sink_postgres::migrate::steps().len() as i64;
     assert_eq!(db.count("ops.schema_migrations").await, steps);
+    let applied = "select version || applied_at::text from ops.schema_migrations order by 1";
+    let first = db.texts(applied).await;
     let c = db.client().await;
-    let first: Vec<String> = c
-        .query(
-            "select version || applied_at::text from ops.schema_migrations order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
     let _b = db.sink().await;
-    let second: Vec<String> = c
-        .query(
-            "select version || applied_at::text from ops.schema_migrations order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let second = db.texts(applied).await;
     assert_eq!(first, second, "the second open applied something");
     assert!(
         first

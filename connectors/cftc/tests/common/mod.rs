@@ -43,7 +43,7 @@ pub struct Server {
     pub files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     pub requests: Arc<Mutex<Vec<String>>>,
     /// Answers chosen by the query string: (substring, body), first match wins.
-    pub by_query: Answers,
+    by_query: Answers,
     pub base: String,
 }
 
@@ -79,6 +79,14 @@ impl Server {
 
     pub fn put(&self, path: &str, body: Vec<u8>) {
         self.files.lock().unwrap().insert(path.to_string(), body);
+    }
+
+    /// Answers `body` to any request whose query contains `needle`.
+    pub fn answer_query(&self, needle: &str, body: &[u8]) {
+        self.by_query
+            .lock()
+            .unwrap()
+            .push((needle.to_string(), body.to_vec()));
     }
 
     pub fn url(&self, path: &str) -> String {

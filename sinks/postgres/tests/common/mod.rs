@@ -79,6 +79,18 @@ impl TempDb {
             .get(0)
     }
 
+    /// The first column of every row of `sql`, as text.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        self.client()
+            .await
+            .query(sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
     pub async fn sink(&self) -> PostgresSink {
         let mut s = PostgresSink::from_options(self.options()).unwrap();
         qdp_sdk::Sink::open(&mut s).await.unwrap();

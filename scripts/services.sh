@@ -2,7 +2,9 @@
 # Installs the services the realtime tests and benchmarks start themselves:
 #   * ClickHouse (Debian's clickhouse-server) when missing;
 #   * tansu, a Kafka-protocol broker, into $HOME/.cache/qdp-tools/bin when missing;
-#   * s3s-fs, an S3-compatible server on a local folder (lake sink tests), likewise.
+#   * s3s-fs, an S3-compatible server on a local folder (lake sink tests), likewise;
+#   * pyiceberg (from PyPI, in a venv under $HOME/.cache/qdp-tools/pyiceberg), the
+#     independent engine the Iceberg tests read qdp's tables back with.
 # Idempotent and quick when everything is present.
 #
 #   bash scripts/services.sh install
@@ -11,6 +13,7 @@ set -euo pipefail
 TANSU_VERSION="0.6.0"
 # 0.14.1 is the last s3s-fs release that builds with rustc 1.95 (0.15 and later need 1.96).
 S3S_FS_VERSION="0.14.1"
+PYICEBERG_VERSION="0.12.0"
 TOOLS="${HOME}/.cache/qdp-tools"
 
 as_root() {
@@ -52,11 +55,24 @@ install_s3s_fs() {
   rm -rf "${TOOLS}/build"
 }
 
+install_pyiceberg() {
+  local venv="${TOOLS}/pyiceberg"
+  if [ -x "${venv}/bin/python" ] && "${venv}/bin/python" -c "import pyiceberg, pyarrow, sqlalchemy, psycopg2" 2>/dev/null; then
+    echo "pyiceberg: present"
+    return
+  fi
+  echo "pyiceberg ${PYICEBERG_VERSION}: installing into ${venv}"
+  python3 -m venv "${venv}"
+  "${venv}/bin/pip" install --quiet --disable-pip-version-check \
+    "pyiceberg[sql-sqlite,sql-postgres,pyarrow]==${PYICEBERG_VERSION}"
+}
+
 case "${1:-install}" in
   install)
     install_clickhouse
     install_tansu
     install_s3s_fs
+    install_pyiceberg
     ;;
   *)
     echo "usage: scripts/services.sh install" >&2

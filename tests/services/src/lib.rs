@@ -20,7 +20,7 @@ mod s3;
 
 pub use clickhouse::ClickHouse;
 pub use kafka::Kafka;
-pub use process::free_port;
+pub use process::{free_port, tools_dir};
 pub use s3::S3;
 
 /// Whether a missing service must fail the test rather than skip it.

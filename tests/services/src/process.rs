@@ -37,10 +37,16 @@ pub fn find_program(env: &str, names: &[&str], extra: &[PathBuf]) -> Option<Path
 
 /// `$HOME/.cache/qdp-tools/bin`, where `scripts/services.sh` installs tools.
 pub fn tools_bin() -> PathBuf {
+    tools_dir().join("bin")
+}
+
+/// Where `scripts/services.sh install` puts the tools it builds or
+/// installs: `$HOME/.cache/qdp-tools`.
+pub fn tools_dir() -> PathBuf {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
-    home.join(".cache").join("qdp-tools").join("bin")
+    home.join(".cache").join("qdp-tools")
 }
 
 /// Waits until `port` accepts connections or the child exits.

@@ -1,0 +1,193 @@
+//! Options of the `iceberg` sink.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Which catalog keeps the tables' current metadata pointers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogKind {
+    /// A SQL database (the JDBC catalog layout): a SQLite file by default,
+    /// Postgres when `catalog_uri` names one.
+    #[default]
+    Sql,
+    /// An Iceberg REST catalog at `catalog_uri`.
+    Rest,
+}
+
+/// Options of `iceberg`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IcebergOptions {
+    /// `sql` (default) or `rest`.
+    #[serde(default)]
+    pub catalog: CatalogKind,
+    /// SQL catalog: `sqlite:///abs/path/catalog.db` (default: `catalog.db` in
+    /// the component's data directory) or `postgres://user@host/db`.
+    /// REST catalog: its base URL, e.g. `http://127.0.0.1:8181`.
+    #[serde(default)]
+    pub catalog_uri: Option<String>,
+    /// Catalog name, shared by every writer and reader of the same tables.
+    #[serde(default = "default_catalog_name")]
+    pub catalog_name: String,
+    /// Where table files live: `file:///abs/path` (default: `warehouse/` in
+    /// the component's data directory).
+    #[serde(default)]
+    pub warehouse: Option<String>,
+    /// Namespace of the tables (default `history`).
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Table name; `{category}` is replaced by the batch's category.
+    #[serde(default = "default_table")]
+    pub table: String,
+    /// Size at which a data file is closed and the next one started
+    /// (default 128 MiB). `qdp iceberg compact` merges smaller files later.
+    #[serde(default = "default_target_file_size")]
+    pub target_file_size_bytes: u64,
+}
+
+fn default_catalog_name() -> String {
+    "qdp".into()
+}
+fn default_namespace() -> String {
+    "history".into()
+}
+fn default_table() -> String {
+    "{category}".into()
+}
+fn default_target_file_size() -> u64 {
+    128 * 1024 * 1024
+}
+
+/// The resolved places: catalog database or URL, and warehouse root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Places {
+    /// Catalog database URI (sql) or base URL (rest).
+    pub catalog_uri: String,
+    /// Warehouse root as an absolute `file://` URL.
+    pub warehouse: String,
+    /// Local warehouse directory, created before first use.
+    pub warehouse_dir: PathBuf,
+}
+
+impl IcebergOptions {
+    /// Checks the options and fills the defaults that need `data_dir`; the
+    /// error names the key and the fix.
+    pub fn places(&self, data_dir: Option<&Path>) -> Result<Places, String> {
+        let need_dir = |what: &str| {
+            data_dir.map(Path::to_path_buf).ok_or_else(|| {
+                format!("{what} is not set and the pipeline has no data_dir to default it under: set {what}")
+            })
+        };
+        let warehouse_dir = match &self.warehouse {
+            Some(w) => match w.strip_prefix("file://") {
+                Some(p) if p.starts_with('/') => PathBuf::from(p),
+                _ => {
+                    return Err(format!(
+                        "warehouse `{w}` must be file:///absolute/path (this version writes local warehouses only)"
+                    ));
+                }
+            },
+            None => need_dir("warehouse")?.join("warehouse"),
+        };
+        let catalog_uri = match (&self.catalog, &self.catalog_uri) {
+            (CatalogKind::Sql, Some(u)) => {
+                if !(u.starts_with("sqlite:")
+                    || u.starts_with("postgres://")
+                    || u.starts_with("postgresql://"))
+                {
+                    return Err(format!(
+                        "catalog_uri `{u}` must be sqlite:///abs/path/catalog.db or postgres://user@host/db for a sql catalog"
+                    ));
+                }
+                u.clone()
+            }
+            (CatalogKind::Sql, None) => {
+                let db = need_dir("catalog_uri")?.join("catalog.db");
+                format!("sqlite://{}?mode=rwc", db.display())
+            }
+            (CatalogKind::Rest, Some(u))
+                if u.starts_with("http://") || u.starts_with("https://") =>
+            {
+                u.clone()
+            }
+            (CatalogKind::Rest, other) => {
+                return Err(format!(
+                    "catalog = \"rest\" needs catalog_uri = \"http(s)://host:port\" (got {other:?})"
+                ));
+            }
+        };
+        if self.namespace.trim().is_empty() || self.namespace.contains('.') {
+            return Err(format!(
+                "namespace `{}` must be one non-empty name without dots",
+                self.namespace
+            ));
+        }
+        if self.table.replace("{category}", "c").trim().is_empty() {
+            return Err("table must not be empty (default `{category}`)".into());
+        }
+        if self.target_file_size_bytes < 1024 * 1024 {
+            return Err(format!(
+                "target_file_size_bytes = {} is below 1 MiB: files that small make every reader slow",
+                self.target_file_size_bytes
+            ));
+        }
+        Ok(Places {
+            catalog_uri,
+            warehouse: format!("file://{}", warehouse_dir.display()),
+            warehouse_dir,
+        })
+    }
+
+    /// The table name for `category`.
+    pub fn table_for(&self, category: &str) -> String {
+        self.table.replace("{category}", category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(toml_like: serde_json::Value) -> IcebergOptions {
+        serde_json::from_value(toml_like).unwrap_or_else(|e| panic!("options: {e}"))
+    }
+
+    #[test]
+    fn defaults_live_under_the_data_dir() {
+        let o = opts(serde_json::json!({}));
+        let p = o
+            .places(Some(Path::new("/var/qdp/x")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.catalog_uri, "sqlite:///var/qdp/x/catalog.db?mode=rwc");
+        assert_eq!(p.warehouse, "file:///var/qdp/x/warehouse");
+        assert_eq!(
+            o.table_for("derivatives_tick_market_data"),
+            "derivatives_tick_market_data"
+        );
+    }
+
+    #[test]
+    fn bad_places_name_the_key_and_the_fix() {
+        let no_dir = opts(serde_json::json!({})).places(None);
+        assert!(no_dir.is_err_and(|e| e.contains("set warehouse")));
+        let rel = opts(serde_json::json!({"warehouse": "file://rel/path"})).places(None);
+        assert!(rel.is_err_and(|e| e.contains("file:///absolute/path")));
+        let mysql = opts(serde_json::json!({"catalog_uri": "mysql://x", "warehouse": "file:///w"}))
+            .places(None);
+        assert!(mysql.is_err_and(|e| e.contains("catalog_uri `mysql://x`")));
+        let rest =
+            opts(serde_json::json!({"catalog": "rest", "warehouse": "file:///w"})).places(None);
+        assert!(rest.is_err_and(|e| e.contains("needs catalog_uri")));
+        let small = opts(serde_json::json!({"target_file_size_bytes": 10, "warehouse": "file:///w", "catalog_uri": "sqlite:///c.db"}))
+            .places(None);
+        assert!(small.is_err_and(|e| e.contains("below 1 MiB")));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let r: Result<IcebergOptions, _> =
+            serde_json::from_value(serde_json::json!({"warehose": "x"}));
+        assert!(r.is_err_and(|e| e.to_string().contains("warehose")));
+    }
+}

@@ -1,0 +1,245 @@
+//! The `iceberg` sink: every `write` call becomes at most one snapshot per
+//! table, carrying the batches' high-water marks.
+
+use crate::catalog::{connect, ice, table};
+use crate::config::IcebergOptions;
+use crate::marks::{self, Marks, Stream};
+use crate::shape::fit;
+use iceberg::Catalog;
+use iceberg::arrow::{RecordBatchPartitionSplitter, schema_to_arrow_schema};
+use iceberg::spec::{DataFile, DataFileFormat};
+use iceberg::table::Table;
+use iceberg::transaction::{ApplyTransactionAction, Transaction};
+use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
+use iceberg::writer::file_writer::ParquetWriterBuilder;
+use iceberg::writer::file_writer::location_generator::{
+    DefaultFileNameGenerator, DefaultLocationGenerator,
+};
+use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
+use iceberg::writer::partitioning::PartitioningWriter;
+use iceberg::writer::partitioning::fanout_writer::FanoutWriter;
+use iceberg::writer::partitioning::unpartitioned_writer::UnpartitionedWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use qdp_sdk::{Batch, Context, Describe, PluginError, Result, Sink, capabilities};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The sink.
+pub struct IcebergSink {
+    o: IcebergOptions,
+    pipeline: String,
+    component: String,
+    data_dir: Option<PathBuf>,
+    catalog: Option<Arc<dyn Catalog>>,
+    /// Loaded tables by name, with what they hold.
+    tables: HashMap<String, (Table, Marks)>,
+}
+
+impl Describe for IcebergSink {
+    type Options = IcebergOptions;
+    const NAME: &'static str = "iceberg";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    /// Replayed batches are recognised from the marks in the table's own
+    /// snapshots and skipped.
+    const CAPABILITIES: u64 = capabilities::IDEMPOTENT_WRITE;
+}
+
+impl Sink for IcebergSink {
+    fn new(o: IcebergOptions, ctx: &Context) -> Result<Self> {
+        o.places(ctx.data_dir.as_deref())
+            .map_err(PluginError::config)?;
+        Ok(Self {
+            o,
+            pipeline: ctx.pipeline.clone(),
+            component: ctx.component_id.clone(),
+            data_dir: ctx.data_dir.clone(),
+            catalog: None,
+            tables: HashMap::new(),
+        })
+    }
+
+    async fn open(&mut self) -> Result<()> {
+        let places = self
+            .o
+            .places(self.data_dir.as_deref())
+            .map_err(PluginError::config)?;
+        self.catalog = Some(connect(&self.o, &places).await?);
+        Ok(())
+    }
+
+    async fn write(&mut self, batches: &[Batch]) -> Result<()> {
+        let mut by_table: BTreeMap<String, Vec<&Batch>> = BTreeMap::new();
+        for b in batches.iter().filter(|b| b.data.num_rows() > 0) {
+            by_table
+                .entry(self.o.table_for(&b.meta.category))
+                .or_default()
+                .push(b);
+        }
+        for (name, group) in by_table {
+            self.commit(&name, &group).await?;
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&mut self) -> Result<()> {
+        self.tables.clear();
+        self.catalog = None;
+        Ok(())
+    }
+}
+
+/// `b`'s rows in the table's current Arrow schema; errors name the batch.
+fn fitted(
+    b: &Batch,
+    arrow: &qdp_sdk::arrow::datatypes::SchemaRef,
+) -> Result<qdp_sdk::arrow::array::RecordBatch> {
+    fit(&b.data, arrow).map_err(|e| {
+        e.with_context("origin", &b.meta.origin)
+            .with_context("seq", b.meta.seq)
+    })
+}
+
+fn stream_of(b: &Batch) -> Stream {
+    (
+        b.meta.category.clone(),
+        b.meta.origin.clone(),
+        b.meta.producer.clone(),
+    )
+}
+
+impl IcebergSink {
+    fn catalog(&self) -> Result<Arc<dyn Catalog>> {
+        self.catalog
+            .clone()
+            .ok_or_else(|| PluginError::internal("write before open"))
+    }
+
+    /// The table `name` for `category`, loaded once per process (and again
+    /// after a failed commit, since another writer may have moved it).
+    async fn loaded(&mut self, name: &str, category: &str) -> Result<(Table, Marks)> {
+        if let Some(t) = self.tables.get(name) {
+            return Ok(t.clone());
+        }
+        let catalog = self.catalog()?;
+        let t = table(catalog.as_ref(), &self.o.namespace, name, category).await?;
+        let key = marks::key(&self.pipeline, &self.component);
+        let m = Marks::load(t.metadata(), &key).map_err(PluginError::internal)?;
+        self.tables.insert(name.to_string(), (t.clone(), m.clone()));
+        Ok((t, m))
+    }
+
+    /// Writes the batches the table does not hold yet into data files and
+    /// commits them with the advanced marks in one snapshot.
+    async fn commit(&mut self, name: &str, group: &[&Batch]) -> Result<()> {
+        let category = group[0].meta.category.clone();
+        let (t, mut m) = self.loaded(name, &category).await?;
+        let fresh: Vec<&Batch> = group
+            .iter()
+            .copied()
+            .filter(|b| !m.holds(&stream_of(b), b.meta.seq))
+            .collect();
+        if fresh.is_empty() {
+            tracing::debug!(table = name, "every batch already committed");
+            return Ok(());
+        }
+        let result = self.write_and_commit(&t, &mut m, &fresh).await;
+        match result {
+            Ok((t, rows, files)) => {
+                tracing::debug!(table = name, rows, files, "iceberg commit");
+                self.tables.insert(name.to_string(), (t, m));
+                Ok(())
+            }
+            Err(e) => {
+                // Reload next time: the table or the catalog may have moved.
+                self.tables.remove(name);
+                Err(e.with_context("table", format!("{}.{name}", self.o.namespace)))
+            }
+        }
+    }
+
+    async fn write_and_commit(
+        &self,
+        t: &Table,
+        m: &mut Marks,
+        fresh: &[&Batch],
+    ) -> Result<(Table, usize, usize)> {
+        let meta = t.metadata();
+        let schema = meta.current_schema().clone();
+        let arrow = Arc::new(schema_to_arrow_schema(&schema).map_err(ice("arrow schema"))?);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        // Unique per attempt: files of a failed attempt are never reused.
+        let names = DefaultFileNameGenerator::new(
+            format!("qdp-{}-{nanos:x}", std::process::id()),
+            None,
+            DataFileFormat::Parquet,
+        );
+        let rolling = RollingFileWriterBuilder::new(
+            ParquetWriterBuilder::new(props, schema.clone()),
+            usize::try_from(self.o.target_file_size_bytes).unwrap_or(usize::MAX),
+            t.file_io().clone(),
+            DefaultLocationGenerator::new(meta).map_err(ice("data location"))?,
+            names,
+        );
+        let builder = DataFileWriterBuilder::new(rolling);
+        let spec = meta.default_partition_spec().clone();
+        let mut rows = 0usize;
+        let files: Vec<DataFile> = if spec.is_unpartitioned() {
+            let mut writer = UnpartitionedWriter::new(builder);
+            for b in fresh {
+                let data = fitted(b, &arrow)?;
+                rows += data.num_rows();
+                writer
+                    .write(data)
+                    .await
+                    .map_err(ice("writing a data file"))?;
+            }
+            writer.close().await.map_err(ice("closing data files"))?
+        } else {
+            let mut writer = FanoutWriter::new(builder);
+            let splitter =
+                RecordBatchPartitionSplitter::try_new_with_computed_values(schema.clone(), spec)
+                    .map_err(ice("partition spec"))?;
+            for b in fresh {
+                let data = fitted(b, &arrow)?;
+                rows += data.num_rows();
+                for (key, part) in splitter.split(&data).map_err(ice("partitioning"))? {
+                    writer
+                        .write(key, part)
+                        .await
+                        .map_err(ice("writing a data file"))?;
+                }
+            }
+            writer.close().await.map_err(ice("closing data files"))?
+        };
+        for b in fresh {
+            m.advance(stream_of(b), b.meta.seq);
+        }
+        let summary = HashMap::from([
+            (marks::key(&self.pipeline, &self.component), m.encode()),
+            ("qdp.pipeline".to_string(), self.pipeline.clone()),
+        ]);
+        let n = files.len();
+        let tx = Transaction::new(t);
+        let tx = tx
+            .fast_append()
+            .add_data_files(files)
+            .set_snapshot_properties(summary)
+            .apply(tx)
+            .map_err(ice("append"))?;
+        let catalog = self.catalog()?;
+        let t = tx
+            .commit(catalog.as_ref())
+            .await
+            .map_err(ice("cannot commit the snapshot"))?;
+        Ok((t, rows, n))
+    }
+}

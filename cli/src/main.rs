@@ -3,12 +3,14 @@
 
 mod bench;
 mod bench_buffer;
+mod bench_history;
 mod bench_macro;
 mod bench_realtime;
 mod bench_realtime_raw;
 mod buffer;
 mod demo_macro;
 mod demo_realtime;
+mod iceberg;
 mod logging;
 mod plugins;
 mod reconcile;
@@ -73,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: buffer::BufferCommand,
     },
+    /// Inspect the Iceberg tables a pipeline writes.
+    Iceberg {
+        #[command(subcommand)]
+        command: iceberg::IcebergCommand,
+    },
     /// List category schemas, or print one with its glossary.
     Schemas {
         /// A schema name; without it, all are listed.
@@ -101,10 +108,10 @@ enum Command {
     },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
-        /// Which benchmark: foundation, buffer, realtime or macro.
+        /// Which benchmark: foundation, buffer, realtime, macro or history.
         #[arg(default_value = "foundation")]
         name: String,
-        /// Ticks to push through (default: 5M for foundation, 2M for buffer, 1M for realtime).
+        /// Ticks to push through (default: 5M for foundation, 2M for buffer and history, 1M for realtime).
         #[arg(long)]
         ticks: Option<u64>,
         /// Repetitions; medians are reported.
@@ -164,6 +171,7 @@ fn main() -> ExitCode {
             }
             Command::Plugins { command } => plugins::main(command),
             Command::Buffer { command } => buffer::main(command),
+            Command::Iceberg { command } => iceberg::main(command).await,
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             // Run above: it has exit codes of its own.
             Command::Reconcile(_) => Ok(()),

@@ -124,6 +124,13 @@ fn demo() -> Result<(), String> {
         .current_dir(root())
         .env("QDP_PLUGIN_PATH", target_dir().join("debug"));
     step("qdp run examples/pipelines/demo.toml", run)?;
+    // Where the demo's Iceberg history is and how another engine reads it.
+    let mut tables = Command::new(&bin);
+    tables
+        .args(["iceberg", "tables", "examples/pipelines/demo.toml"])
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("debug"));
+    step("qdp iceberg tables examples/pipelines/demo.toml", tables)?;
     // The realtime lane, on throwaway local services when they are
     // installed (it says how to install them otherwise).
     let mut lane = Command::new(&bin);
@@ -157,7 +164,7 @@ fn bench(name: &str) -> Result<(), String> {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | test | bench [foundation | buffer | realtime | macro]>";
+    "usage: cargo xtask <demo | test | bench [foundation | buffer | realtime | macro | history]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -74,10 +74,13 @@ impl IcebergOptions {
     /// Checks the options and fills the defaults that need `data_dir`; the
     /// error names the key and the fix.
     pub fn places(&self, data_dir: Option<&Path>) -> Result<Places, String> {
+        // Iceberg stores absolute locations: a relative data_dir is taken
+        // from the working directory, once, here.
         let need_dir = |what: &str| {
-            data_dir.map(Path::to_path_buf).ok_or_else(|| {
+            let dir = data_dir.ok_or_else(|| {
                 format!("{what} is not set and the pipeline has no data_dir to default it under: set {what}")
-            })
+            })?;
+            std::path::absolute(dir).map_err(|e| format!("data_dir {}: {e}", dir.display()))
         };
         let warehouse_dir = match &self.warehouse {
             Some(w) => match w.strip_prefix("file://") {

@@ -1,4 +1,4 @@
-//! `iceberg`: a qdp sink plugin keeping category rows as Apache Iceberg
+//! The `iceberg` sink (plugin crate `qdp-sink-iceberg`): category rows kept as Apache Iceberg
 //! tables, the history every engine can read without qdp (Spark, Trino,
 //! Snowflake, DuckDB, ClickHouse, pyiceberg).
 //!
@@ -33,11 +33,10 @@
 
 pub mod catalog;
 pub mod config;
+pub mod inspect;
 pub mod marks;
 pub mod shape;
 mod sink;
 
 pub use config::{CatalogKind, IcebergOptions};
 pub use sink::IcebergSink;
-
-qdp_sdk::export_sink!(IcebergSink);

@@ -144,7 +144,7 @@ async fn a_table_gains_the_nullable_fields_its_category_gained() {
     let c = catalog(&uri, &warehouse).await;
     let ns = NamespaceIdent::new("history".into());
     c.create_namespace(&ns, Default::default()).await.unwrap();
-    let old = qdp_sink_iceberg::shape::shape_of(TICKS).unwrap();
+    let old = qdp_iceberg::shape::shape_of(TICKS).unwrap();
     let fields: Vec<_> = old
         .columns
         .iter()

@@ -61,6 +61,11 @@ fn the_demo_pipeline_writes_parquet_that_another_reader_counts_exactly() {
             .unwrap()
     };
     assert_eq!(good.len() as u64, sink_rows("ticks_parquet"));
+    assert_eq!(
+        sink_rows("history"),
+        sink_rows("ticks_parquet"),
+        "the Iceberg history committed every valid tick"
+    );
     assert_eq!(rejected.len() as u64, sink_rows("unqualified"));
     assert_eq!(
         rejected.len() as u64,

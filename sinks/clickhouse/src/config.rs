@@ -31,6 +31,13 @@ pub struct ClickHouseOptions {
     /// today (UTC) minus `retention_days` are dropped. Partition drops work
     /// on every ClickHouse version, unlike TTL. Unset keeps everything.
     pub retention_days: Option<u32>,
+    /// The Iceberg history that must hold a day before retention drops it:
+    /// the `iceberg` sink's `catalog_uri`, `warehouse`, `namespace` and
+    /// `table`. A day whose Iceberg row count is below ClickHouse's (FINAL)
+    /// stays, with an error-level `retention_held` alarm. Unset: retention
+    /// drops by age alone.
+    #[serde(default)]
+    pub history: Option<qdp_iceberg::IcebergOptions>,
     /// How often retention runs during writes, e.g. `1h` (it also runs at
     /// open). Default `1h`.
     #[serde(default = "default_retention_check")]
@@ -143,6 +150,16 @@ pub fn check(o: ClickHouseOptions) -> Result<Checked, PluginError> {
             "retention_days must be at least 1 (today's partition is never dropped)",
         ));
     }
+    if let Some(h) = &o.history {
+        if o.retention_days.is_none() {
+            return Err(PluginError::config(
+                "history is set but retention_days is not: history only guards retention; set retention_days or remove history",
+            ));
+        }
+        h.places(None).map_err(|e| {
+            PluginError::config(format!("history: {e}")).with_context("key", "history")
+        })?;
+    }
     for key in o.settings.keys() {
         if !is_identifier(key) {
             return Err(
@@ -185,6 +202,7 @@ mod tests {
             password: Some(Secret("hunter2".into())),
             table: default_table(),
             retention_days: None,
+            history: None,
             retention_check: default_retention_check(),
             latest_view: true,
             insert_timeout: default_insert_timeout(),

@@ -142,6 +142,7 @@
 mod config;
 mod conn;
 pub mod ddl;
+mod handoff;
 mod retention;
 mod rowbinary;
 mod sink;

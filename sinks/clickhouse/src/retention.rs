@@ -5,7 +5,8 @@
 //! PARTITION` works the same from 18.16 on and frees the space at once.
 
 use crate::conn::Conn;
-use crate::ddl::{INGESTED, literal, qualified};
+use crate::ddl::{Flavor, INGESTED, literal, qualified};
+use crate::handoff::{self, Verdict};
 use chrono::{Days, NaiveDate};
 use qdp_sdk::Result;
 
@@ -31,8 +32,15 @@ fn day(partition: &str) -> Option<NaiveDate> {
 
 /// Drops expired day partitions of the sink's tables in `db` (the tables
 /// holding `ingestion_time_realtime_store`, which only this sink writes)
-/// and returns what was dropped.
-pub async fn run(conn: &Conn, db: &str, days: u32) -> Result<Vec<(String, String)>> {
+/// and returns what was dropped. With `history`, a partition goes only when
+/// the Iceberg table holds its rows ([`handoff`]).
+pub async fn run(
+    conn: &Conn,
+    db: &str,
+    days: u32,
+    flavor: Flavor,
+    history: Option<&qdp_iceberg::IcebergOptions>,
+) -> Result<Vec<(String, String)>> {
     let today = chrono::Utc::now().date_naive();
     let sql = format!(
         "SELECT table, partition FROM system.parts WHERE database = {db} AND active \
@@ -50,27 +58,57 @@ pub async fn run(conn: &Conn, db: &str, days: u32) -> Result<Vec<(String, String
             _ => None,
         })
         .collect();
-    let drop = expired(&parts, today, days);
-    for (table, partition) in &drop {
-        let value = partition.trim().trim_matches('\'');
+    let mut dropped = Vec::new();
+    for (table, partition) in expired(&parts, today, days) {
+        let value = partition.trim().trim_matches('\'').to_string();
+        if let (Some(h), Some(d)) = (history, day(&value)) {
+            match handoff::check(conn, db, &table, d, flavor, h).await? {
+                Verdict::Kept {
+                    clickhouse,
+                    iceberg,
+                } => tracing::debug!(
+                    table = table.as_str(),
+                    day = value.as_str(),
+                    clickhouse,
+                    iceberg,
+                    "the day is in the Iceberg history"
+                ),
+                Verdict::Missing {
+                    clickhouse,
+                    iceberg,
+                } => {
+                    tracing::error!(
+                        alarm = "retention_held",
+                        table = table.as_str(),
+                        day = value.as_str(),
+                        clickhouse_rows = clickhouse,
+                        iceberg_rows = iceberg,
+                        "retention held back: the Iceberg history has fewer rows for this day than ClickHouse; nothing dropped"
+                    );
+                    continue;
+                }
+                Verdict::NotComparable => {}
+            }
+        }
         conn.execute(
             &format!(
                 "ALTER TABLE {} DROP PARTITION {}",
-                qualified(db, table),
-                literal(value)
+                qualified(db, &table),
+                literal(&value)
             ),
-            Some(table),
+            Some(&table),
         )
         .await?;
         tracing::info!(
             database = db,
             table = table.as_str(),
-            partition = value,
+            partition = value.as_str(),
             retention_days = days,
             "retention dropped a day partition"
         );
+        dropped.push((table, partition));
     }
-    Ok(drop)
+    Ok(dropped)
 }
 
 #[cfg(test)]

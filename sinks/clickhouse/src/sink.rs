@@ -153,7 +153,8 @@ impl ClickHouseSink {
             return;
         }
         let Ok(conn) = self.conn() else { return };
-        match retention::run(conn, self.db(), days).await {
+        let history = self.c.o.history.as_ref();
+        match retention::run(conn, self.db(), days, self.flavor, history).await {
             Ok(_) => self.last_retention = Some(Instant::now()),
             Err(e) => tracing::warn!(error = %e, "retention failed; will retry at the next check"),
         }

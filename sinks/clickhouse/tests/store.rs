@@ -402,6 +402,75 @@ fn retention_drops_only_day_partitions_older_than_n_days() {
     assert_eq!(number(&ch, &format!("SELECT count() FROM {T} FINAL")), 3);
 }
 
+/// Writes `batches` into an Iceberg history with the `iceberg` sink (as a
+/// library: this test binary already links the ClickHouse plugin).
+fn to_history(history: &serde_json::Value, batches: &[Batch]) {
+    use qdp_sdk::Sink;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let o = serde_json::from_value(history.clone()).unwrap();
+        let ctx = qdp_sdk::Context {
+            pipeline: "history".into(),
+            component_id: "history".into(),
+            ..Default::default()
+        };
+        let mut s = qdp_iceberg::IcebergSink::new(o, &ctx).unwrap();
+        s.open().await.unwrap();
+        s.write(batches).await.unwrap();
+    });
+}
+
+#[test]
+fn retention_with_a_history_drops_only_days_the_iceberg_table_holds() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let n = 2;
+    let base = now_ns();
+    let ago = |d: i64| base - d * DAY_NS;
+    let day = |d: i64| day(base, d);
+    let held = [
+        tick("CLZ6", ago(n + 2), 66.0, None),
+        tick("NGF7", ago(n + 2), 3.0, None),
+        tick("HOF7", ago(n + 2), 2.1, None),
+    ];
+    let complete = [
+        tick("CLZ6", ago(n + 1), 67.0, None),
+        tick("NGF7", ago(n + 1), 3.1, None),
+    ];
+    let mut plain = sink(json!({ "url": ch.url() }));
+    let all: Vec<Tick> = held
+        .iter()
+        .chain(&complete)
+        .cloned()
+        .chain([tick("CLZ6", ago(0), 70.0, None)])
+        .collect();
+    plain.write(&[ticks(0, &all)]).unwrap();
+    assert_eq!(partitions(&ch), [day(n + 2), day(n + 1), day(0)]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let history = json!({
+        "catalog_uri": format!("sqlite://{}/catalog.db?mode=rwc", dir.path().display()),
+        "warehouse": format!("file://{}/warehouse", dir.path().display()),
+    });
+    // The history has all of one old day and two of the three rows of the other.
+    to_history(&history, &[ticks(0, &complete), ticks(1, &held[..2])]);
+    let options = json!({ "url": ch.url(), "retention_days": n, "history": history });
+    drop(sink(options.clone()));
+    assert_eq!(
+        partitions(&ch),
+        [day(n + 2), day(0)],
+        "the complete day went, the short day stayed"
+    );
+    // Once the history holds the last row, the day goes.
+    to_history(&history, &[ticks(2, &held[2..])]);
+    drop(sink(options));
+    assert_eq!(partitions(&ch), [day(0)]);
+}
+
 #[test]
 fn a_killed_server_is_a_retryable_error_and_the_retry_lands_once() {
     let Some(mut ch) = ClickHouse::start() else {

@@ -82,7 +82,9 @@ impl IcebergOptions {
             })?;
             std::path::absolute(dir).map_err(|e| format!("data_dir {}: {e}", dir.display()))
         };
-        let warehouse_dir = match &self.warehouse {
+        // `${VAR:-}` in a pipeline file leaves an empty string: the default.
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let warehouse_dir = match &set(&self.warehouse) {
             Some(w) => match w.strip_prefix("file://") {
                 Some(p) if p.starts_with('/') => PathBuf::from(p),
                 _ => {
@@ -93,7 +95,7 @@ impl IcebergOptions {
             },
             None => need_dir("warehouse")?.join("warehouse"),
         };
-        let catalog_uri = match (&self.catalog, &self.catalog_uri) {
+        let catalog_uri = match (&self.catalog, &set(&self.catalog_uri)) {
             (CatalogKind::Sql, Some(u)) => {
                 if !(u.starts_with("sqlite:")
                     || u.starts_with("postgres://")

@@ -4,6 +4,8 @@
 use crate::catalog::{connect, ice};
 use crate::config::IcebergOptions;
 use futures_util::TryStreamExt;
+use iceberg::expr::Reference;
+use iceberg::spec::{Datum, Transform};
 use iceberg::table::Table;
 use iceberg::{Catalog, NamespaceIdent, TableIdent};
 use qdp_sdk::arrow::array::RecordBatch;
@@ -74,4 +76,51 @@ pub async fn list(c: &dyn Catalog, namespace: &str) -> Result<Vec<String>> {
         .into_iter()
         .map(|t| t.name)
         .collect())
+}
+
+/// Rows of `t` whose designated timestamp falls on `day` (UTC), counted
+/// from the data files' record counts: the table is partitioned by that
+/// day, so the files the planner keeps for the day hold nothing else.
+/// `None` when the table has no `day` partition to count by.
+pub async fn rows_on_day(t: &Table, day: chrono::NaiveDate) -> Result<Option<u64>> {
+    let meta = t.metadata();
+    let Some(source) = meta
+        .default_partition_spec()
+        .fields()
+        .iter()
+        .find(|f| f.transform == Transform::Day)
+        .and_then(|f| meta.current_schema().field_by_id(f.source_id))
+        .map(|f| f.name.clone())
+    else {
+        return Ok(None);
+    };
+    if meta.current_snapshot().is_none() {
+        return Ok(Some(0));
+    }
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .and_then(|d| d.and_utc().timestamp_nanos_opt())
+        .ok_or_else(|| PluginError::internal(format!("day {day} is out of range")))?;
+    let end = start + 86_400_000_000_000;
+    let filter = Reference::new(&source)
+        .greater_than_or_equal_to(Datum::timestamptz_nanos(start))
+        .and(Reference::new(&source).less_than(Datum::timestamptz_nanos(end)));
+    let tasks: Vec<_> = t
+        .scan()
+        .with_filter(filter)
+        .build()
+        .map_err(ice("scan"))?
+        .plan_files()
+        .await
+        .map_err(ice("plan files"))?
+        .try_collect()
+        .await
+        .map_err(ice("plan files"))?;
+    let mut rows = 0;
+    for task in tasks {
+        rows += task.record_count.ok_or_else(|| {
+            PluginError::internal(format!("{} has no record count", task.data_file_path))
+        })?;
+    }
+    Ok(Some(rows))
 }

@@ -76,7 +76,13 @@ async fn tables(pipeline: PathBuf) -> Result<(), String> {
                 .default_partition_spec()
                 .fields()
                 .iter()
-                .map(|f| format!("{}({})", f.transform, f.name))
+                .map(|f| {
+                    let source = meta
+                        .current_schema()
+                        .field_by_id(f.source_id)
+                        .map_or("?", |s| s.name.as_str());
+                    format!("{}({source})", f.transform)
+                })
                 .collect();
             println!(
                 "  {}.{}: {} rows in {} data files, {} snapshots, partitioned by {}",

@@ -101,10 +101,11 @@ pub fn redact(uri: &str) -> String {
 /// timestamps) or adding the nullable columns its category gained since.
 pub async fn table(
     catalog: &dyn Catalog,
-    namespace: &str,
+    o: &IcebergOptions,
     name: &str,
     category: &str,
 ) -> Result<Table> {
+    let namespace = o.namespace.as_str();
     let ident = TableIdent::new(NamespaceIdent::new(namespace.to_string()), name.to_string());
     let shape = shape_of(category)?;
     let exists = catalog
@@ -113,7 +114,7 @@ pub async fn table(
         .map_err(ice("cannot look up the table"))?;
     if !exists {
         let schema = shape.schema()?;
-        let spec = shape.partition_spec(&schema)?;
+        let spec = shape.partition_spec(&schema, o.time_partition)?;
         let creation = TableCreation::builder()
             .name(name.to_string())
             .schema(schema)

@@ -15,6 +15,21 @@ pub enum CatalogKind {
     Rest,
 }
 
+/// How finely rows are partitioned by their designated timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TimePartition {
+    /// One partition per UTC day: ticks, anything with many rows a day.
+    #[default]
+    Day,
+    /// Per month.
+    Month,
+    /// Per year: weekly or monthly releases with decades of history.
+    Year,
+    /// Not by time at all.
+    None,
+}
+
 /// Options of `iceberg`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +55,10 @@ pub struct IcebergOptions {
     /// Table name; `{category}` is replaced by the batch's category.
     #[serde(default = "default_table")]
     pub table: String,
+    /// Partition by `day` (default), `month` or `year` of the designated
+    /// timestamp, or `none`; always also by source system.
+    #[serde(default)]
+    pub time_partition: TimePartition,
     /// Size at which a data file is closed and the next one started
     /// (default 128 MiB). `qdp iceberg compact` merges smaller files later.
     #[serde(default = "default_target_file_size")]

@@ -5,7 +5,8 @@
 //! * **Tables**: one per category (`{category}` by default) in one
 //!   namespace, created from the category schema with its glossary as
 //!   column docs, format v3 (nanosecond `timestamptz_ns`), partitioned by
-//!   `day(<designated timestamp>)` and `identity(source_system_name)`.
+//!   `day(<designated timestamp>)` (`time_partition`: month, year, none)
+//!   and `identity(source_system_name)`.
 //!   Rejects go to `<category>_unqualified` (all text plus the reason).
 //! * **Catalogs**: a SQL catalog (the JDBC layout) in a SQLite file by
 //!   default or in Postgres, or a REST catalog.
@@ -38,5 +39,5 @@ pub mod marks;
 pub mod shape;
 mod sink;
 
-pub use config::{CatalogKind, IcebergOptions};
+pub use config::{CatalogKind, IcebergOptions, TimePartition};
 pub use sink::IcebergSink;

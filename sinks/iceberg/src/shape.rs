@@ -2,6 +2,7 @@
 //! from the category schema (or its reject schema for `*_unqualified`), and
 //! how an incoming batch is fitted to the table's current schema.
 
+use crate::config::TimePartition;
 use iceberg::spec::{NestedField, PrimitiveType, Schema, Transform, Type, UnboundPartitionSpec};
 use iceberg::transaction::AddColumn;
 use qdp_sdk::arrow::array::{RecordBatch, new_null_array};
@@ -105,9 +106,14 @@ impl Shape {
             .map_err(|e| PluginError::internal(format!("iceberg schema: {e}")))
     }
 
-    /// `day(<timestamp>)` then `identity(source_system_name)`, each when
-    /// the column exists: readers prune by date and by feed.
-    pub fn partition_spec(&self, schema: &Schema) -> Result<UnboundPartitionSpec> {
+    /// `day(<timestamp>)` (or `month`, `year`, per `time`) then
+    /// `identity(source_system_name)`, each when the column exists: readers
+    /// prune by date and by feed.
+    pub fn partition_spec(
+        &self,
+        schema: &Schema,
+        time: TimePartition,
+    ) -> Result<UnboundPartitionSpec> {
         let mut b = UnboundPartitionSpec::builder();
         let mut add = |column: &str, name: String, t: Transform| -> Result<()> {
             if let Some(f) = schema.field_by_name(column) {
@@ -117,8 +123,14 @@ impl Shape {
             }
             Ok(())
         };
-        if let Some(ts) = &self.timestamp {
-            add(ts, format!("{ts}_day"), Transform::Day)?;
+        let by_time = match time {
+            TimePartition::Day => Some(("day", Transform::Day)),
+            TimePartition::Month => Some(("month", Transform::Month)),
+            TimePartition::Year => Some(("year", Transform::Year)),
+            TimePartition::None => None,
+        };
+        if let (Some(ts), Some((suffix, t))) = (&self.timestamp, by_time) {
+            add(ts, format!("{ts}_{suffix}"), t)?;
         }
         add(
             "source_system_name",

@@ -124,7 +124,7 @@ impl IcebergSink {
             return Ok(t.clone());
         }
         let catalog = self.catalog()?;
-        let t = table(catalog.as_ref(), &self.o.namespace, name, category).await?;
+        let t = table(catalog.as_ref(), &self.o, name, category).await?;
         let key = marks::key(&self.pipeline, &self.component);
         let m = Marks::load(t.metadata(), &key).map_err(PluginError::internal)?;
         self.tables.insert(name.to_string(), (t.clone(), m.clone()));

@@ -36,6 +36,7 @@ pub mod catalog;
 pub mod config;
 pub mod inspect;
 pub mod marks;
+mod partition;
 pub mod shape;
 mod sink;
 

@@ -5,8 +5,9 @@
 use crate::config::TimePartition;
 use iceberg::spec::{NestedField, PrimitiveType, Schema, Transform, Type, UnboundPartitionSpec};
 use iceberg::transaction::AddColumn;
-use qdp_sdk::arrow::array::{RecordBatch, new_null_array};
+use qdp_sdk::arrow::array::{AsArray, RecordBatch, new_null_array};
 use qdp_sdk::arrow::compute::cast;
+use qdp_sdk::arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 use qdp_sdk::schema::{LogicalType, registry};
 use qdp_sdk::{PluginError, Result};
 use std::sync::Arc;
@@ -182,6 +183,17 @@ pub fn fit(
                 let c = batch.column(i);
                 if c.data_type() == f.data_type() {
                     c.clone()
+                } else if let (
+                    DataType::Timestamp(TimeUnit::Nanosecond, _),
+                    DataType::Timestamp(TimeUnit::Nanosecond, Some(tz)),
+                ) = (c.data_type(), f.data_type())
+                {
+                    // Only the zone label differs ("UTC" vs "+00:00"): relabel, no copy.
+                    Arc::new(
+                        c.as_primitive::<TimestampNanosecondType>()
+                            .clone()
+                            .with_timezone(tz.clone()),
+                    )
                 } else {
                     cast(c, f.data_type()).map_err(|e| {
                         PluginError::internal(format!(

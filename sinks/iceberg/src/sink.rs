@@ -4,6 +4,7 @@
 use crate::catalog::{connect, ice, table};
 use crate::config::IcebergOptions;
 use crate::marks::{self, Marks, Stream};
+use crate::partition;
 use crate::shape::fit;
 use iceberg::Catalog;
 use iceberg::arrow::{RecordBatchPartitionSplitter, schema_to_arrow_schema};
@@ -205,13 +206,26 @@ impl IcebergSink {
             writer.close().await.map_err(ice("closing data files"))?
         } else {
             let mut writer = FanoutWriter::new(builder);
-            let splitter =
-                RecordBatchPartitionSplitter::try_new_with_computed_values(schema.clone(), spec)
-                    .map_err(ice("partition spec"))?;
+            let splitter = RecordBatchPartitionSplitter::try_new_with_computed_values(
+                schema.clone(),
+                spec.clone(),
+            )
+            .map_err(ice("partition spec"))?;
             for b in fresh {
                 let data = fitted(b, &arrow)?;
                 rows += data.num_rows();
-                for (key, part) in splitter.split(&data).map_err(ice("partitioning"))? {
+                let parts = if partition::single(&data, &spec, &schema) {
+                    // One partition: its key from one row, the batch whole.
+                    let key = splitter
+                        .split(&data.slice(0, 1))
+                        .map_err(ice("partitioning"))?
+                        .into_iter()
+                        .map(|(k, _)| k);
+                    key.map(|k| (k, data.clone())).collect()
+                } else {
+                    splitter.split(&data).map_err(ice("partitioning"))?
+                };
+                for (key, part) in parts {
                     writer
                         .write(key, part)
                         .await

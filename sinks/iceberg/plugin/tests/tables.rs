@@ -53,7 +53,13 @@ async fn history_round_trip(uri: &str, warehouse: &str) {
     let mut s = sink(&o, "lane");
     s.write(&first).unwrap();
     s.write(&second).unwrap();
-    s.write(&[ticks(3, 200, 2, "sim")]).unwrap();
+    // One batch across two days and two feeds: split by partition.
+    let mut mixed = ticks(3, 200, 2, "sim");
+    let other = ticks(3, 100, 3, "ibkr");
+    mixed.data =
+        qdp_sdk::arrow::compute::concat_batches(&mixed.data.schema(), [&mixed.data, &other.data])
+            .unwrap();
+    s.write(&[mixed]).unwrap();
     s.shutdown().unwrap();
     let t = load(c.as_ref(), "history", TICKS).await;
     assert_eq!(
@@ -65,7 +71,7 @@ async fn history_round_trip(uri: &str, warehouse: &str) {
     let (rows, keys_after) = keys(&batches);
     assert_eq!(
         (rows, keys_after.len()),
-        (1500, 1500),
+        (1600, 1600),
         "no row twice, none lost"
     );
     assert!(keys_after.is_superset(&keys_before));
@@ -97,13 +103,14 @@ async fn history_round_trip(uri: &str, warehouse: &str) {
             "tick_time_day=2026-11-03/source_system_name=ibkr",
             "tick_time_day=2026-11-03/source_system_name=sim",
             "tick_time_day=2026-11-04/source_system_name=sim",
+            "tick_time_day=2026-11-05/source_system_name=ibkr",
         ]
     );
 
     if let Some(py) = pyiceberg() {
         let v = read_with_pyiceberg(&py, uri, warehouse, "history", TICKS);
-        assert_eq!(v["rows"], 1500, "{v}");
-        assert_eq!(v["distinct_keys"], 1500, "{v}");
+        assert_eq!(v["rows"], 1600, "{v}");
+        assert_eq!(v["distinct_keys"], 1600, "{v}");
         assert_eq!(v["format_version"], 3, "{v}");
         assert_eq!(v["snapshots"], 3, "{v}");
         assert!(

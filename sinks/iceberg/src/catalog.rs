@@ -1,8 +1,9 @@
 //! Opening the catalog and the tables in it.
 
-use crate::config::{CatalogKind, IcebergOptions, Places};
+use crate::config::{CatalogKind, IcebergOptions, Places, Store};
+use crate::s3::S3StorageFactory;
 use crate::shape::shape_of;
-use iceberg::io::LocalFsStorageFactory;
+use iceberg::io::{LocalFsStorageFactory, StorageFactory};
 use iceberg::spec::FormatVersion;
 use iceberg::table::Table;
 use iceberg::transaction::{ApplyTransactionAction, Transaction};
@@ -36,9 +37,14 @@ pub async fn connect(o: &IcebergOptions, p: &Places) -> Result<Arc<dyn Catalog>>
             })?;
         }
     }
-    std::fs::create_dir_all(&p.warehouse_dir).map_err(|e| {
-        PluginError::external(format!("warehouse {}: {e}", p.warehouse_dir.display()))
-    })?;
+    let storage: Arc<dyn StorageFactory> = match &p.store {
+        Store::Local(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| PluginError::external(format!("warehouse {}: {e}", dir.display())))?;
+            Arc::new(LocalFsStorageFactory)
+        }
+        Store::S3(s) => Arc::new(S3StorageFactory(s.clone())),
+    };
     let props = HashMap::from([
         ("uri".to_string(), p.catalog_uri.clone()),
         ("warehouse".to_string(), p.warehouse.clone()),
@@ -54,7 +60,7 @@ pub async fn connect(o: &IcebergOptions, p: &Places) -> Result<Arc<dyn Catalog>>
             props.insert("sql_bind_style".into(), style.into());
             Arc::new(
                 SqlCatalogBuilder::default()
-                    .with_storage_factory(Arc::new(LocalFsStorageFactory))
+                    .with_storage_factory(storage)
                     .load(&o.catalog_name, props)
                     .await
                     .map_err(ice("cannot open the SQL catalog"))
@@ -63,7 +69,7 @@ pub async fn connect(o: &IcebergOptions, p: &Places) -> Result<Arc<dyn Catalog>>
         }
         CatalogKind::Rest => Arc::new(
             RestCatalogBuilder::default()
-                .with_storage_factory(Arc::new(LocalFsStorageFactory))
+                .with_storage_factory(storage)
                 .load(&o.catalog_name, props)
                 .await
                 .map_err(ice("cannot open the REST catalog"))

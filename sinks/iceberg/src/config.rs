@@ -1,6 +1,8 @@
 //! Options of the `iceberg` sink.
 
+use crate::s3::S3Settings;
 use serde::Deserialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Which catalog keeps the tables' current metadata pointers.
@@ -30,6 +32,51 @@ pub enum TimePartition {
     None,
 }
 
+/// How to reach the bucket of an `s3://` warehouse.
+#[derive(Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    /// Endpoint of a non-AWS store (`http://127.0.0.1:9000`); AWS when absent.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region (default `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Access key id; from `AWS_ACCESS_KEY_ID` when absent.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key (`${ENV}`); from the environment when absent. Never logged.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// Allow a plain `http://` endpoint (a local S3 server). Default false.
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Options")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "***"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+/// Where the table files go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// A local (or mounted) directory, created before first use.
+    Local(PathBuf),
+    /// A bucket.
+    S3(S3Settings),
+}
+
 /// Options of `iceberg`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,9 +93,12 @@ pub struct IcebergOptions {
     #[serde(default = "default_catalog_name")]
     pub catalog_name: String,
     /// Where table files live: `file:///abs/path` (default: `warehouse/` in
-    /// the component's data directory).
+    /// the component's data directory) or `s3://bucket/prefix` (see `s3`).
     #[serde(default)]
     pub warehouse: Option<String>,
+    /// The bucket's endpoint, region and credentials for an `s3://` warehouse.
+    #[serde(default)]
+    pub s3: Option<S3Options>,
     /// Namespace of the tables (default `history`).
     #[serde(default = "default_namespace")]
     pub namespace: String,
@@ -59,6 +109,10 @@ pub struct IcebergOptions {
     /// timestamp, or `none`; always also by source system.
     #[serde(default)]
     pub time_partition: TimePartition,
+    /// zstd level of the Parquet data files, 1 to 22 (default 3, as the
+    /// `file` sink).
+    #[serde(default = "default_level")]
+    pub compression_level: i32,
     /// Size at which a data file is closed and the next one started
     /// (default 128 MiB). `qdp iceberg compact` merges smaller files later.
     #[serde(default = "default_target_file_size")]
@@ -74,6 +128,9 @@ fn default_namespace() -> String {
 fn default_table() -> String {
     "{category}".into()
 }
+fn default_level() -> i32 {
+    3
+}
 fn default_target_file_size() -> u64 {
     128 * 1024 * 1024
 }
@@ -83,10 +140,10 @@ fn default_target_file_size() -> u64 {
 pub struct Places {
     /// Catalog database URI (sql) or base URL (rest).
     pub catalog_uri: String,
-    /// Warehouse root as an absolute `file://` URL.
+    /// Warehouse root as an absolute `file://` or `s3://` URL.
     pub warehouse: String,
-    /// Local warehouse directory, created before first use.
-    pub warehouse_dir: PathBuf,
+    /// Where the files go.
+    pub store: Store,
 }
 
 impl IcebergOptions {
@@ -103,17 +160,42 @@ impl IcebergOptions {
         };
         // `${VAR:-}` in a pipeline file leaves an empty string: the default.
         let set = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        let warehouse_dir = match &set(&self.warehouse) {
+        let (warehouse, store) = match set(&self.warehouse) {
+            Some(w) if w.starts_with("s3://") => {
+                let bucket = w["s3://".len()..].split('/').next().unwrap_or_default();
+                if bucket.is_empty() {
+                    return Err(format!(
+                        "warehouse `{w}` names no bucket: s3://bucket/prefix"
+                    ));
+                }
+                let o = self.s3.clone().unwrap_or_default();
+                let settings = S3Settings {
+                    bucket: bucket.to_string(),
+                    endpoint: o.endpoint,
+                    region: o.region.unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: o.access_key_id,
+                    secret_access_key: o.secret_access_key,
+                    allow_http: o.allow_http,
+                };
+                settings.client()?;
+                (w.trim_end_matches('/').to_string(), Store::S3(settings))
+            }
             Some(w) => match w.strip_prefix("file://") {
-                Some(p) if p.starts_with('/') => PathBuf::from(p),
+                Some(p) if p.starts_with('/') => (w.clone(), Store::Local(PathBuf::from(p))),
                 _ => {
                     return Err(format!(
-                        "warehouse `{w}` must be file:///absolute/path (this version writes local warehouses only)"
+                        "warehouse `{w}` must be file:///absolute/path or s3://bucket/prefix"
                     ));
                 }
             },
-            None => need_dir("warehouse")?.join("warehouse"),
+            None => {
+                let dir = need_dir("warehouse")?.join("warehouse");
+                (format!("file://{}", dir.display()), Store::Local(dir))
+            }
         };
+        if self.s3.is_some() && !matches!(store, Store::S3(_)) {
+            return Err("s3 is set but warehouse is not s3://bucket/prefix: remove s3 or point warehouse at the bucket".into());
+        }
         let catalog_uri = match (&self.catalog, &set(&self.catalog_uri)) {
             (CatalogKind::Sql, Some(u)) => {
                 if !(u.starts_with("sqlite:")
@@ -150,6 +232,12 @@ impl IcebergOptions {
         if self.table.replace("{category}", "c").trim().is_empty() {
             return Err("table must not be empty (default `{category}`)".into());
         }
+        if !(1..=22).contains(&self.compression_level) {
+            return Err(format!(
+                "compression_level = {} is not a zstd level: use 1 to 22 (default 3)",
+                self.compression_level
+            ));
+        }
         if self.target_file_size_bytes < 1024 * 1024 {
             return Err(format!(
                 "target_file_size_bytes = {} is below 1 MiB: files that small make every reader slow",
@@ -158,8 +246,8 @@ impl IcebergOptions {
         }
         Ok(Places {
             catalog_uri,
-            warehouse: format!("file://{}", warehouse_dir.display()),
-            warehouse_dir,
+            warehouse,
+            store,
         })
     }
 
@@ -197,6 +285,12 @@ mod tests {
         assert!(no_dir.is_err_and(|e| e.contains("set warehouse")));
         let rel = opts(serde_json::json!({"warehouse": "file://rel/path"})).places(None);
         assert!(rel.is_err_and(|e| e.contains("file:///absolute/path")));
+        let s3_local = opts(serde_json::json!({"warehouse": "file:///w", "catalog_uri": "sqlite:///c.db", "s3": {}}))
+            .places(None);
+        assert!(s3_local.is_err_and(|e| e.contains("remove s3")));
+        let http = opts(serde_json::json!({"warehouse": "s3://b/w", "catalog_uri": "sqlite:///c.db", "s3": {"endpoint": "http://127.0.0.1:9"}}))
+            .places(None);
+        assert!(http.is_err_and(|e| e.contains("allow_http")));
         let mysql = opts(serde_json::json!({"catalog_uri": "mysql://x", "warehouse": "file:///w"}))
             .places(None);
         assert!(mysql.is_err_and(|e| e.contains("catalog_uri `mysql://x`")));

@@ -37,8 +37,9 @@ pub mod config;
 pub mod inspect;
 pub mod marks;
 mod partition;
+pub mod s3;
 pub mod shape;
 mod sink;
 
-pub use config::{CatalogKind, IcebergOptions, TimePartition};
+pub use config::{CatalogKind, IcebergOptions, S3Options, TimePartition};
 pub use sink::IcebergSink;

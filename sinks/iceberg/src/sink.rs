@@ -171,7 +171,10 @@ impl IcebergSink {
         let schema = meta.current_schema().clone();
         let arrow = Arc::new(schema_to_arrow_schema(&schema).map_err(ice("arrow schema"))?);
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(self.o.compression_level)
+                    .map_err(|e| PluginError::config(format!("compression_level: {e}")))?,
+            ))
             .build();
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)

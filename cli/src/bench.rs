@@ -86,18 +86,7 @@ async fn pipeline_run(ticks: u64) -> Result<(f64, f64), String> {
         .build(Registry::with_builtins())
         .await
         .map_err(|e| e.to_string())?;
-    let metrics = p.metrics();
-    let started = Instant::now();
-    p.run_until(std::future::pending())
-        .await
-        .map_err(|e| e.to_string())?;
-    let secs = started.elapsed().as_secs_f64();
-    let sink = metrics
-        .all()
-        .into_iter()
-        .find(|(id, _, _)| id == "parquet")
-        .map(|(_, _, m)| m)
-        .ok_or("no sink metrics")?;
+    let (secs, sink) = run_to_end(p, "parquet").await?;
     let written = sink.rows_out.load(Relaxed);
     if written != ticks {
         return Err(format!(
@@ -109,6 +98,27 @@ async fn pipeline_run(ticks: u64) -> Result<(f64, f64), String> {
         .quantile(0.99)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok((ticks as f64 / secs, p99))
+}
+
+/// Runs `p` until its sources end; returns the seconds that took and the
+/// metrics of its sink `id`.
+pub async fn run_to_end(
+    p: qdp_core::Pipeline,
+    id: &str,
+) -> Result<(f64, std::sync::Arc<qdp_core::metrics::ComponentMetrics>), String> {
+    let metrics = p.metrics();
+    let started = Instant::now();
+    p.run_until(std::future::pending())
+        .await
+        .map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    let sink = metrics
+        .all()
+        .into_iter()
+        .find(|(c, _, _)| c == id)
+        .map(|(_, _, m)| m)
+        .ok_or("no sink metrics")?;
+    Ok((secs, sink))
 }
 
 /// Polls the market simulator plugin for ticks, untimed.

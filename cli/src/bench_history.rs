@@ -5,7 +5,7 @@
 //! the ratio is what Iceberg's partitioning, manifests and catalog commits
 //! cost over plain Parquet. Medians of several runs, alternated.
 
-use crate::bench::median;
+use crate::bench::{median, run_to_end};
 use qdp_core::buffer::BufferOptions;
 use qdp_core::config::{BatchPolicy, BufferConfig};
 use qdp_core::{PipelineBuilder, Registry};
@@ -13,7 +13,7 @@ use qdp_iceberg::{IcebergOptions, inspect};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One commit per million rows or per second, whichever comes first.
 const POLICY: BatchPolicy = BatchPolicy {
@@ -98,18 +98,8 @@ async fn lane(dir: &Path, ticks: u64, id: &str, sink: &str, options: Value) -> R
         .build(Registry::with_builtins())
         .await
         .map_err(|e| e.to_string())?;
-    let metrics = p.metrics();
-    let started = Instant::now();
-    p.run_until(std::future::pending())
-        .await
-        .map_err(|e| e.to_string())?;
-    let secs = started.elapsed().as_secs_f64();
-    let written = metrics
-        .all()
-        .into_iter()
-        .find(|(c, _, _)| c == id)
-        .map(|(_, _, m)| m.rows_out.load(Relaxed))
-        .ok_or("no sink metrics")?;
+    let (secs, metrics) = run_to_end(p, id).await?;
+    let written = metrics.rows_out.load(Relaxed);
     if written != ticks {
         return Err(format!(
             "bench history: {sink} committed {written} rows of {ticks}"

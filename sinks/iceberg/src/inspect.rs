@@ -5,6 +5,7 @@ use crate::catalog::{connect, ice};
 use crate::config::IcebergOptions;
 use futures_util::TryStreamExt;
 use iceberg::expr::Reference;
+use iceberg::scan::{FileScanTask, TableScan};
 use iceberg::spec::{Datum, Transform};
 use iceberg::table::Table;
 use iceberg::{Catalog, NamespaceIdent, TableIdent};
@@ -37,17 +38,18 @@ pub async fn data_files(t: &Table) -> Result<BTreeSet<String>> {
     if t.metadata().current_snapshot().is_none() {
         return Ok(BTreeSet::new());
     }
-    let tasks: Vec<_> = t
-        .scan()
-        .build()
-        .map_err(ice("scan"))?
-        .plan_files()
+    let tasks = planned(t.scan().build().map_err(ice("scan"))?).await?;
+    Ok(tasks.into_iter().map(|t| t.data_file_path).collect())
+}
+
+/// The data files a scan reads.
+async fn planned(scan: TableScan) -> Result<Vec<FileScanTask>> {
+    scan.plan_files()
         .await
         .map_err(ice("plan files"))?
         .try_collect()
         .await
-        .map_err(ice("plan files"))?;
-    Ok(tasks.into_iter().map(|t| t.data_file_path).collect())
+        .map_err(ice("plan files"))
 }
 
 /// Every row of the current snapshot.
@@ -105,17 +107,7 @@ pub async fn rows_on_day(t: &Table, day: chrono::NaiveDate) -> Result<Option<u64
     let filter = Reference::new(&source)
         .greater_than_or_equal_to(Datum::timestamptz_nanos(start))
         .and(Reference::new(&source).less_than(Datum::timestamptz_nanos(end)));
-    let tasks: Vec<_> = t
-        .scan()
-        .with_filter(filter)
-        .build()
-        .map_err(ice("scan"))?
-        .plan_files()
-        .await
-        .map_err(ice("plan files"))?
-        .try_collect()
-        .await
-        .map_err(ice("plan files"))?;
+    let tasks = planned(t.scan().with_filter(filter).build().map_err(ice("scan"))?).await?;
     let mut rows = 0;
     for task in tasks {
         rows += task.record_count.ok_or_else(|| {

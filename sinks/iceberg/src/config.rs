@@ -1,7 +1,7 @@
 //! Options of the `iceberg` sink.
 
 use crate::s3::S3Settings;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +32,9 @@ pub enum TimePartition {
     None,
 }
 
-/// How to reach the bucket of an `s3://` warehouse.
-#[derive(Clone, Default, Deserialize, schemars::JsonSchema)]
+/// How to reach the bucket of an `s3://` warehouse. The secret is never
+/// serialized (the storage crosses process boundaries as JSON) nor printed.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Options {
     /// Endpoint of a non-AWS store (`http://127.0.0.1:9000`); AWS when absent.
@@ -46,7 +47,7 @@ pub struct S3Options {
     #[serde(default)]
     pub access_key_id: Option<String>,
     /// Secret access key (`${ENV}`); from the environment when absent. Never logged.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub secret_access_key: Option<String>,
     /// Allow a plain `http://` endpoint (a local S3 server). Default false.
     #[serde(default)]
@@ -168,14 +169,9 @@ impl IcebergOptions {
                         "warehouse `{w}` names no bucket: s3://bucket/prefix"
                     ));
                 }
-                let o = self.s3.clone().unwrap_or_default();
                 let settings = S3Settings {
                     bucket: bucket.to_string(),
-                    endpoint: o.endpoint,
-                    region: o.region.unwrap_or_else(|| "us-east-1".into()),
-                    access_key_id: o.access_key_id,
-                    secret_access_key: o.secret_access_key,
-                    allow_http: o.allow_http,
+                    o: self.s3.clone().unwrap_or_default(),
                 };
                 settings.client()?;
                 (w.trim_end_matches('/').to_string(), Store::S3(settings))

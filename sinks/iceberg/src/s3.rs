@@ -4,6 +4,7 @@
 //! multipart upload; either is visible only once complete, and only a
 //! committed snapshot references it.
 
+use crate::config::S3Options;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -21,53 +22,33 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-/// Where and how to reach the bucket. Secrets are never serialized.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// The bucket of the warehouse and how to reach it (the `s3` options).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct S3Settings {
     pub bucket: String,
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub access_key_id: Option<String>,
-    #[serde(skip_serializing, default)]
-    pub secret_access_key: Option<String>,
-    pub allow_http: bool,
-}
-
-impl fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("bucket", &self.bucket)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "***"))
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "***"),
-            )
-            .field("allow_http", &self.allow_http)
-            .finish()
-    }
+    pub o: S3Options,
 }
 
 impl S3Settings {
     /// The client; credentials not given come from the `AWS_*` variables.
     pub fn client(&self) -> Result<AmazonS3, String> {
+        let o = &self.o;
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(&self.bucket)
-            .with_region(&self.region)
-            .with_allow_http(self.allow_http);
-        if let Some(e) = &self.endpoint {
-            if e.starts_with("http://") && !self.allow_http {
+            .with_region(o.region.as_deref().unwrap_or("us-east-1"))
+            .with_allow_http(o.allow_http);
+        if let Some(e) = &o.endpoint {
+            if e.starts_with("http://") && !o.allow_http {
                 return Err(format!(
                     "s3.endpoint `{e}` is plain http: set s3.allow_http = true for a local S3 server"
                 ));
             }
             b = b.with_endpoint(e);
         }
-        if let Some(k) = &self.access_key_id {
+        if let Some(k) = &o.access_key_id {
             b = b.with_access_key_id(k);
         }
-        if let Some(s) = &self.secret_access_key {
+        if let Some(s) = &o.secret_access_key {
             b = b.with_secret_access_key(s);
         }
         b.build()

@@ -248,6 +248,9 @@ impl IcebergSink {
         let tx = Transaction::new(t);
         let tx = tx
             .fast_append()
+            // File names are unique per attempt; the crate's duplicate check
+            // would read every manifest of the table at every commit.
+            .with_check_duplicate(false)
             .add_data_files(files)
             .set_snapshot_properties(summary)
             .apply(tx)

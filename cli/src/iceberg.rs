@@ -98,14 +98,7 @@ async fn tables(pipeline: PathBuf) -> Result<(), String> {
                 t.metadata_location().unwrap_or("(none)")
             );
         }
-        if places.catalog_uri.starts_with("sqlite:") {
-            let file = places
-                .catalog_uri
-                .trim_start_matches("sqlite://")
-                .split('?')
-                .next()
-                .unwrap_or_default()
-                .to_string();
+        if let Some(file) = places.sqlite_file() {
             println!("  read it from Python (pip install \"pyiceberg[sql-sqlite,pyarrow]\"):");
             println!("    from pyiceberg.catalog.sql import SqlCatalog");
             println!(

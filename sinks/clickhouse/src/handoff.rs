@@ -7,7 +7,8 @@
 use crate::conn::Conn;
 use crate::ddl::{Flavor, day_of, literal, qualified};
 use chrono::NaiveDate;
-use qdp_iceberg::{IcebergOptions, inspect};
+use qdp_iceberg::IcebergOptions;
+use qdp_iceberg::inspect::{self, CatalogRef};
 use qdp_sdk::schema::registry;
 use qdp_sdk::{PluginError, Result};
 
@@ -22,6 +23,33 @@ pub enum Verdict {
     NotComparable,
 }
 
+/// The Iceberg history retention checks against: its options and, once
+/// the first expired day needs it, one open catalog for the whole run.
+pub struct History<'a> {
+    options: &'a IcebergOptions,
+    catalog: Option<CatalogRef>,
+}
+
+impl<'a> History<'a> {
+    pub fn new(options: &'a IcebergOptions) -> Self {
+        Self {
+            options,
+            catalog: None,
+        }
+    }
+
+    async fn catalog(&mut self) -> Result<CatalogRef> {
+        if let Some(c) = &self.catalog {
+            return Ok(c.clone());
+        }
+        let c = inspect::open(self.options, None)
+            .await
+            .map_err(|e| e.with_context("history", "catalog"))?;
+        self.catalog = Some(c.clone());
+        Ok(c)
+    }
+}
+
 /// Compares ClickHouse's and Iceberg's rows of `table` on `day`. The
 /// ClickHouse table is named after its category, as the iceberg table is.
 pub async fn check(
@@ -30,7 +58,7 @@ pub async fn check(
     table: &str,
     day: NaiveDate,
     flavor: Flavor,
-    history: &IcebergOptions,
+    history: &mut History<'_>,
 ) -> Result<Verdict> {
     let Some(ts) = registry().get(table).and_then(|s| s.timestamp.clone()) else {
         return Ok(Verdict::NotComparable);
@@ -49,11 +77,9 @@ pub async fn check(
         .and_then(|r| r.first())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .ok_or_else(|| PluginError::external(format!("no count from `{sql}`")))?;
-    let catalog = inspect::open(history, None)
-        .await
-        .map_err(|e| e.with_context("history", "catalog"))?;
-    let name = history.table_for(table);
-    let iceberg = match inspect::load(catalog.as_ref(), &history.namespace, &name).await? {
+    let catalog = history.catalog().await?;
+    let o = history.options;
+    let iceberg = match inspect::load(catalog.as_ref(), &o.namespace, &o.table_for(table)).await? {
         Some(t) => inspect::rows_on_day(&t, day).await?.unwrap_or(0),
         None => 0,
     };

@@ -59,9 +59,10 @@ pub async fn run(
         })
         .collect();
     let mut dropped = Vec::new();
+    let mut history = history.map(handoff::History::new);
     for (table, partition) in expired(&parts, today, days) {
         let value = partition.trim().trim_matches('\'').to_string();
-        if let (Some(h), Some(d)) = (history, day(&value)) {
+        if let (Some(h), Some(d)) = (history.as_mut(), day(&value)) {
             match handoff::check(conn, db, &table, d, flavor, h).await? {
                 Verdict::Kept {
                     clickhouse,

@@ -29,13 +29,13 @@ pub fn ice(what: &str) -> impl Fn(iceberg::Error) -> PluginError + '_ {
 /// Connects to the catalog `o` names (the SQL one creates its tables on
 /// first use) and makes sure the namespace exists.
 pub async fn connect(o: &IcebergOptions, p: &Places) -> Result<Arc<dyn Catalog>> {
-    if let Some(path) = p.catalog_uri.strip_prefix("sqlite://") {
-        let file = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = std::path::Path::new(file).parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                PluginError::external(format!("catalog directory {}: {e}", dir.display()))
-            })?;
-        }
+    if let Some(dir) = p
+        .sqlite_file()
+        .and_then(|f| std::path::Path::new(f).parent())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            PluginError::external(format!("catalog directory {}: {e}", dir.display()))
+        })?;
     }
     let storage: Arc<dyn StorageFactory> = match &p.store {
         Store::Local(dir) => {

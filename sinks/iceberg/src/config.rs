@@ -147,6 +147,14 @@ pub struct Places {
     pub store: Store,
 }
 
+impl Places {
+    /// The SQLite file of a `sqlite://` catalog (without URL parameters).
+    pub fn sqlite_file(&self) -> Option<&str> {
+        let path = self.catalog_uri.strip_prefix("sqlite://")?;
+        path.split('?').next()
+    }
+}
+
 impl IcebergOptions {
     /// Checks the options and fills the defaults that need `data_dir`; the
     /// error names the key and the fix.

@@ -15,8 +15,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+/// An open catalog, shared by the calls below.
+pub type CatalogRef = Arc<dyn Catalog>;
+
 /// The catalog `o` names (defaults resolved under `data_dir`).
-pub async fn open(o: &IcebergOptions, data_dir: Option<&Path>) -> Result<Arc<dyn Catalog>> {
+pub async fn open(o: &IcebergOptions, data_dir: Option<&Path>) -> Result<CatalogRef> {
     let places = o.places(data_dir).map_err(PluginError::config)?;
     connect(o, &places).await
 }

@@ -71,24 +71,11 @@ impl StorageFactory for S3StorageFactory {
 }
 
 /// The storage: `s3://<bucket>/<key>` paths onto one bucket.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct S3Storage {
     s: S3Settings,
     #[serde(skip)]
     store: OnceLock<Arc<AmazonS3>>,
-}
-
-impl Clone for S3Storage {
-    fn clone(&self) -> Self {
-        let store = OnceLock::new();
-        if let Some(s) = self.store.get() {
-            let _ = store.set(s.clone());
-        }
-        Self {
-            s: self.s.clone(),
-            store,
-        }
-    }
 }
 
 fn err(what: &str, path: &str, e: impl fmt::Display) -> Error {

@@ -17,7 +17,7 @@ pub async fn main(name: &str, ticks: Option<u64>, runs: usize) -> Result<(), Str
     match name {
         "foundation" => foundation(ticks.unwrap_or(5_000_000), runs.max(1)).await,
         "buffer" => crate::bench_buffer::run(ticks.unwrap_or(2_000_000), runs.max(1)).await,
-        "realtime" => crate::bench_realtime::run(ticks.unwrap_or(1_000_000)).await,
+        "realtime" => crate::bench_realtime::run(ticks.unwrap_or(5_000_000)).await,
         "history" => crate::bench_history::run(ticks.unwrap_or(5_000_000), runs.max(1)).await,
         other => Err(format!(
             "bench {other}: unknown benchmark (available: foundation, buffer, realtime, macro, history)"

@@ -42,9 +42,11 @@ pub async fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result
     Ok(())
 }
 
-/// Reads back the messages the sink wrote in the throughput phase (untimed), then produces them to a new topic with a plain rdkafka
-/// producer configured as the sink's (acks=all, idempotent), timed.
-pub async fn kafka_raw(brokers: &str, topic: &str, ticks: u64) -> Result<f64, String> {
+/// Reads back the messages the sink wrote in the throughput phase
+/// (untimed), then produces them `runs` times, each to a new topic, with a
+/// plain rdkafka producer configured as the sink's (acks=all, idempotent),
+/// timed; returns the median rate.
+pub async fn kafka_raw(brokers: &str, topic: &str, ticks: u64, runs: usize) -> Result<f64, String> {
     let t0 = std::time::Instant::now();
     let messages = read_back(brokers, topic, ticks)?;
     println!(
@@ -52,7 +54,20 @@ pub async fn kafka_raw(brokers: &str, topic: &str, ticks: u64) -> Result<f64, St
         messages.len(),
         t0.elapsed().as_secs_f64()
     );
-    let target = "bench_raw";
+    let mut rates = Vec::with_capacity(runs);
+    for run in 0..runs.max(1) {
+        rates.push(produce(brokers, &format!("bench_raw_{run}"), &messages, ticks).await?);
+    }
+    Ok(crate::bench::median(&mut rates))
+}
+
+/// Produces `messages` to a new topic `target`; ticks per second.
+async fn produce(
+    brokers: &str,
+    target: &str,
+    messages: &[OwnedMessage],
+    ticks: u64,
+) -> Result<f64, String> {
     create_topic(brokers, target, 4).await?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -64,7 +79,7 @@ pub async fn kafka_raw(brokers: &str, topic: &str, ticks: u64) -> Result<f64, St
         .map_err(kerr("producer"))?;
     let started = Instant::now();
     let mut inflight = VecDeque::new();
-    for m in &messages {
+    for m in messages {
         let mut record = FutureRecord::to(target).payload(m.payload().unwrap_or_default());
         if let Some(k) = m.key() {
             record = record.key(k);
@@ -107,6 +122,10 @@ fn read_back(brokers: &str, topic: &str, ticks: u64) -> Result<Vec<OwnedMessage>
         .set("bootstrap.servers", brokers)
         .set("group.id", "bench-raw-reader")
         .set("enable.auto.commit", "false")
+        // An idle fetch would otherwise wait 500 ms on a broker that does
+        // not answer early, and the Arrow messages are large.
+        .set("fetch.wait.max.ms", "10")
+        .set("max.partition.fetch.bytes", "16777216")
         .create()
         .map_err(kerr("consumer"))?;
     let meta = consumer
@@ -182,12 +201,15 @@ struct Tick {
 }
 
 /// Fetches the rows the sink loaded for `system` (untimed), then inserts
-/// them into a table of the same shape with the clickhouse crate's typed
-/// RowBinary insert, 200,000 rows per insert like the sink, timed.
-pub async fn clickhouse_raw(ch: &ClickHouse, system: &str, ticks: u64) -> Result<f64, String> {
-    let cerr = |what: &'static str| {
-        move |e: clickhouse::error::Error| format!("raw clickhouse: {what}: {e}")
-    };
+/// them `runs` times, each into a new table of the same shape, with the
+/// clickhouse crate's typed RowBinary insert, 200,000 rows per insert like
+/// the sink, timed; returns the median rate.
+pub async fn clickhouse_raw(
+    ch: &ClickHouse,
+    system: &str,
+    ticks: u64,
+    runs: usize,
+) -> Result<f64, String> {
     let client = clickhouse::Client::default()
         .with_url(ch.url())
         .with_database("qdp")
@@ -209,23 +231,33 @@ pub async fn clickhouse_raw(ch: &ClickHouse, system: &str, ticks: u64) -> Result
             rows.len()
         ));
     }
+    let mut rates = Vec::with_capacity(runs);
+    for run in 0..runs.max(1) {
+        rates.push(insert(&client, &format!("bench_raw_ticks_{run}"), &rows).await?);
+    }
+    Ok(crate::bench::median(&mut rates))
+}
+
+fn cerr(what: &'static str) -> impl Fn(clickhouse::error::Error) -> String {
+    move |e| format!("raw clickhouse: {what}: {e}")
+}
+
+/// Inserts `rows` into a new table `table`; rows per second.
+async fn insert(client: &clickhouse::Client, table: &str, rows: &[Tick]) -> Result<f64, String> {
     client
-        .query(
-            "CREATE TABLE bench_raw_ticks (source_system_name String, exchange_code String, symbol_code String, symbol_type String, price Float64, price_unit String, size Float64, size_unit String, tick_time UInt64, ingestion_time UInt64) ENGINE = ReplacingMergeTree(ingestion_time) PARTITION BY toDate(toDateTime(intDiv(tick_time, 1000000000))) ORDER BY (source_system_name, symbol_code, tick_time)",
-        )
+        .query(&format!(
+            "CREATE TABLE {table} (source_system_name String, exchange_code String, symbol_code String, symbol_type String, price Float64, price_unit String, size Float64, size_unit String, tick_time UInt64, ingestion_time UInt64) ENGINE = ReplacingMergeTree(ingestion_time) PARTITION BY toDate(toDateTime(intDiv(tick_time, 1000000000))) ORDER BY (source_system_name, symbol_code, tick_time)",
+        ))
         .execute()
         .await
         .map_err(cerr("create table"))?;
     let started = Instant::now();
     for chunk in rows.chunks(200_000) {
-        let mut insert = client
-            .insert::<Tick>("bench_raw_ticks")
-            .await
-            .map_err(cerr("insert"))?;
+        let mut insert = client.insert::<Tick>(table).await.map_err(cerr("insert"))?;
         for r in chunk {
             insert.write(r).await.map_err(cerr("write"))?;
         }
         insert.end().await.map_err(cerr("commit"))?;
     }
-    Ok(ticks as f64 / started.elapsed().as_secs_f64())
+    Ok(rows.len() as f64 / started.elapsed().as_secs_f64())
 }

@@ -5,7 +5,7 @@
 //! processor (Kafka consumer group → ClickHouse) until every tick is
 //! queryable, and prints what an analyst would query.
 
-use crate::bench_realtime::Lane;
+use crate::bench_realtime::{Feed, Lane};
 use qdp_test_services::{ClickHouse, Kafka};
 
 /// Runs the lane demo, or explains how to get its services.
@@ -18,7 +18,9 @@ pub async fn run(ticks: u64) -> Result<(), String> {
     };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let lane = Lane::start(&kafka, &ch, dir.path()).await?;
-    let (rate, secs) = lane.phase("demo", ticks, 50_000, "market_sim", &ch).await?;
+    let feed = Feed::paced("demo", ticks, 50_000.0, "market_sim");
+    let secs = lane.phase(&feed, &ch).await?.secs;
+    let rate = ticks as f64 / secs;
     println!(
         "realtime lane: {ticks} ticks from the feed to ClickHouse in {secs:.1} s ({rate:.0} ticks/s)"
     );

@@ -111,7 +111,7 @@ enum Command {
         /// Which benchmark: foundation, buffer, realtime, macro or history.
         #[arg(default_value = "foundation")]
         name: String,
-        /// Ticks to push through (default: 5M for foundation and history, 2M for buffer, 1M for realtime).
+        /// Ticks to push through (default: 5M for foundation, realtime and history, 2M for buffer).
         #[arg(long)]
         ticks: Option<u64>,
         /// Repetitions; medians are reported.

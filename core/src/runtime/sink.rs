@@ -15,6 +15,7 @@ use qdp_sdk::{PluginError, Result};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 use tokio::sync::mpsc::Receiver;
+use tokio::task::JoinHandle;
 
 struct Pending {
     items: Vec<Envelope>,
@@ -132,9 +133,50 @@ impl Writer {
     }
 }
 
+/// One writer, one write at a time, in order, while the next group gathers.
+///
+/// The batching loop keeps receiving while a write is in flight, so the
+/// next group is ready (and, under load, larger) when the write returns,
+/// instead of the producer stalling on a full channel behind it. A flush
+/// first waits for the write before it, so groups are written and
+/// acknowledged in the order they were flushed.
+struct Inline {
+    idle: Option<Writer>,
+    busy: Option<JoinHandle<(Writer, Result<()>)>>,
+}
+
+impl Inline {
+    /// Waits for the write in flight, if any. Cancel-safe: the handle stays
+    /// in place until the write has finished.
+    async fn settle(&mut self) -> Result<()> {
+        let Some(handle) = self.busy.as_mut() else {
+            return Ok(());
+        };
+        let joined = handle.await;
+        self.busy = None;
+        let (writer, result) =
+            joined.map_err(|e| PluginError::internal(format!("sink write task failed: {e}")))?;
+        self.idle = Some(writer);
+        result
+    }
+
+    async fn submit(&mut self, items: Vec<Envelope>) -> Result<()> {
+        self.settle().await?;
+        let mut writer = self
+            .idle
+            .take()
+            .ok_or_else(|| PluginError::internal("the sink's writer was lost"))?;
+        self.busy = Some(tokio::spawn(async move {
+            let result = writer.commit(items).await;
+            (writer, result)
+        }));
+        Ok(())
+    }
+}
+
 /// Where flushed groups go: written inline, or handed to parallel writers.
 enum Dispatch {
-    Inline(Writer),
+    Inline(Inline),
     Pool(Pool),
 }
 
@@ -145,8 +187,19 @@ impl Dispatch {
         }
         let items = p.take();
         match self {
-            Dispatch::Inline(w) => w.commit(items).await,
+            Dispatch::Inline(w) => w.submit(items).await,
             Dispatch::Pool(pool) => pool.submit(items).await,
+        }
+    }
+
+    /// Resolves when background work needs the loop: a finished inline
+    /// write (its writer comes back, its error surfaces) or the pool's
+    /// controller tick.
+    async fn tend(&mut self) -> Result<()> {
+        match self {
+            Dispatch::Inline(w) if w.busy.is_some() => w.settle().await,
+            Dispatch::Inline(_) => std::future::pending().await,
+            Dispatch::Pool(pool) => pool.tend().await,
         }
     }
 }
@@ -162,7 +215,10 @@ pub async fn run_sink(
     let mut out = match env.config.parallelism {
         Parallelism::Fixed(1) => {
             m.workers.store(1, Relaxed);
-            Dispatch::Inline(Writer::new(env, first))
+            Dispatch::Inline(Inline {
+                idle: Some(Writer::new(env, first)),
+                busy: None,
+            })
         }
         p => Dispatch::Pool(Pool::start(env, first, p)?),
     };
@@ -181,7 +237,7 @@ pub async fn run_sink(
                 out.flush(&mut p).await?;
                 continue;
             }
-            r = async { match &mut out { Dispatch::Pool(pool) => pool.tend().await, Dispatch::Inline(_) => std::future::pending().await } } => {
+            r = out.tend() => {
                 r?;
                 continue;
             }
@@ -203,8 +259,11 @@ pub async fn run_sink(
     }
     out.flush(&mut p).await?;
     match out {
-        Dispatch::Inline(mut w) => {
-            if let Err(e) = w.sink.shutdown().await {
+        Dispatch::Inline(mut inline) => {
+            inline.settle().await?;
+            if let Some(mut w) = inline.idle
+                && let Err(e) = w.sink.shutdown().await
+            {
                 tracing::warn!(component = %w.env.config.id, error = %e, "sink shutdown failed");
             }
         }

@@ -112,12 +112,7 @@ pub async fn run_to_end(
         .await
         .map_err(|e| e.to_string())?;
     let secs = started.elapsed().as_secs_f64();
-    let sink = metrics
-        .all()
-        .into_iter()
-        .find(|(c, _, _)| c == id)
-        .map(|(_, _, m)| m)
-        .ok_or("no sink metrics")?;
+    let sink = metrics.get(id).ok_or("no sink metrics")?;
     Ok((secs, sink))
 }
 

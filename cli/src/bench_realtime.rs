@@ -90,7 +90,7 @@ pub async fn run(ticks: u64) -> Result<(), String> {
     let n3 = (base * (before + during * BURST_MULTIPLIER + after)) as u64;
     let mut feed = Feed::paced("burst", n3, base, "bench_burst");
     feed.burst = Some((before, during));
-    cpu.lap(0.0);
+    cpu.lap(0.0); // the raw measurements are not part of phase 3
     let p3 = lane.phase(&feed, &ch).await?;
     let schedule = before + during + after;
     println!(
@@ -333,12 +333,8 @@ batch = {{ max_rows = 200000, max_wait = "200ms" }}
         let (pm, cm) = (processor.metrics(), connector.metrics());
         // Components appear in the metrics once the pipelines run.
         let rows_out = |m: &qdp_core::Metrics, id: &str| {
-            m.all()
-                .into_iter()
-                .find(|(c, _, _)| c == id)
-                .map_or(0, |(_, _, m)| {
-                    m.rows_out.load(std::sync::atomic::Ordering::Relaxed)
-                })
+            m.get(id)
+                .map_or(0, |m| m.rows_out.load(std::sync::atomic::Ordering::Relaxed))
         };
         let (pm2, cm2) = (pm.clone(), cm.clone());
         let fed = move || rows_out(&cm2, "sim");

@@ -173,6 +173,12 @@ impl Metrics {
         )
     }
 
+    /// The metrics of component `id`, once the running pipeline has created them.
+    pub fn get(&self, id: &str) -> Option<Arc<ComponentMetrics>> {
+        let map = self.components.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).map(|(_, m)| Arc::clone(m))
+    }
+
     /// Reports the disk buffer on the output of component `id`.
     pub fn register_buffer(&self, id: &str, buffer: Arc<crate::buffer::Buffer>) {
         let mut map = self.buffers.lock().unwrap_or_else(|p| p.into_inner());

@@ -49,6 +49,7 @@ fn meta(category: &str, producer: &str, seq: u64) -> BatchMeta {
         origin: "ibkr".into(),
         seq,
         producer: producer.into(),
+        ..Default::default()
     }
 }
 

@@ -188,6 +188,7 @@ impl Source for Feed {
             source_system: "test_feed".into(),
             data,
             checkpoint: Checkpoint((self.step as u64).to_le_bytes().to_vec()),
+            positions: Vec::new(),
         }))
     }
 }

@@ -51,6 +51,7 @@ fn raw(
             origin: "src".into(),
             seq: 0,
             producer: "src".into(),
+            ..Default::default()
         },
     }
 }
@@ -99,6 +100,7 @@ fn then_validate(emits: &[Emit]) -> Vec<Emit> {
         origin: "src".into(),
         seq: 0,
         producer: "ticks".into(),
+        ..Default::default()
     };
     validate().process(&Batch { data: main, meta }).unwrap()
 }

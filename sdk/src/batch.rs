@@ -29,10 +29,35 @@ pub struct SourceBatch {
     pub data: RecordBatch,
     /// Resume position just after these rows.
     pub checkpoint: Checkpoint,
+    /// Where each run of the rows was read from, in row order, when the
+    /// source can name it by a position that survives restarts and
+    /// rebalances (a Kafka partition offset); empty otherwise. See
+    /// [`Position`].
+    pub positions: Vec<Position>,
+}
+
+/// A run of a batch's rows read from one place of an ordered stream.
+///
+/// A source whose batch boundaries depend on timing (Kafka) cannot give
+/// the same batch number to the same rows after a restart, and replicas
+/// sharing a consumer group number their batches independently, so
+/// `(origin, seq)` cannot tell a sink which rows it already holds. The
+/// position can: `(stream, at)` names the same rows whoever reads them,
+/// and `at` only grows along a stream, so a sink keeping the highest `at`
+/// committed per stream skips exactly the runs it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The ordered stream, e.g. `topic/partition`.
+    pub stream: String,
+    /// Where in the stream the rows were read (a message offset).
+    pub at: u64,
+    /// How many of the batch's rows, following the previous runs', come
+    /// from there.
+    pub rows: u64,
 }
 
 /// Metadata the runtime attaches to every batch after the source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BatchMeta {
     /// Category schema name of the rows (`<category>_unqualified` for rejects).
     pub category: String,
@@ -51,6 +76,16 @@ pub struct BatchMeta {
     /// sink that tracks `seq` high-water marks keys them by producer too.
     #[serde(default)]
     pub producer: String,
+    /// Whether the source replays deterministically
+    /// ([`crate::capabilities::DETERMINISTIC_REPLAY`]): only then does
+    /// `(origin, seq)` name the same rows after a restart, and may a sink
+    /// skip a batch because it holds that number.
+    #[serde(default)]
+    pub replayable: bool,
+    /// The source's [`Position`]s of the rows; only batches straight from
+    /// the source carry them (a transform may drop, add or reorder rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<Position>,
 }
 
 /// A batch as seen by transforms and sinks.

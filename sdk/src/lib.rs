@@ -22,7 +22,7 @@ pub mod raw;
 pub mod schema;
 
 pub use arrow;
-pub use batch::{Accepts, Batch, BatchMeta, Checkpoint, Emit, OutputDecl, SourceBatch};
+pub use batch::{Accepts, Batch, BatchMeta, Checkpoint, Emit, OutputDecl, Position, SourceBatch};
 pub use component::{Context, Describe, Sink, Source, Transform};
 pub use error::{ErrorDomain, PluginError, Result};
 pub use schemars;

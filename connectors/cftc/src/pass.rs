@@ -293,6 +293,7 @@ impl Pass {
                 source_system: doc.system.to_string(),
                 data: batch,
                 checkpoint,
+                positions: Vec::new(),
             });
         }
         self.state = after;

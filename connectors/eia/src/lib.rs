@@ -304,6 +304,7 @@ impl Eia {
                     source_system: self.cfg.source_system.clone(),
                     data: rows::editions(&common, &table.editions)?,
                     checkpoint: before,
+                    positions: Vec::new(),
                 });
             }
             return Ok(());
@@ -367,6 +368,7 @@ impl Eia {
                 } else {
                     before.clone()
                 },
+                positions: Vec::new(),
             });
         }
         Ok(())

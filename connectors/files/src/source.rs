@@ -200,6 +200,7 @@ impl Files {
                     source_system: self.s.source_system.clone(),
                     data,
                     checkpoint: w.to_checkpoint()?,
+                    positions: Vec::new(),
                 });
             }
         }

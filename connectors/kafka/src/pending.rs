@@ -8,7 +8,7 @@
 use crate::checkpoint::{MarkKey, State, Tp};
 use crate::config::Format;
 use crate::decode::{self, Incoming, Kind, UNQUALIFIED};
-use crate::table::Table;
+use crate::table::{Piece, Table, position};
 use qdp_sdk::arrow::datatypes::SchemaRef;
 use qdp_sdk::{Checkpoint, PluginError, Result, SourceBatch};
 use std::collections::{HashMap, VecDeque};
@@ -141,7 +141,7 @@ impl Pending {
                         let mut rows = 0;
                         for b in batches {
                             rows += b.num_rows();
-                            t.push_arrow((m.topic.clone(), m.partition), b);
+                            t.push_arrow((m.topic.clone(), m.partition), m.offset, b);
                         }
                         self.rows += rows;
                     }
@@ -173,7 +173,7 @@ impl Pending {
 
     /// Empties every table into ready batches.
     pub fn cut(&mut self) -> Result<()> {
-        let mut out: Vec<(String, String, qdp_sdk::arrow::array::RecordBatch)> = Vec::new();
+        let mut out: Vec<(String, String, Piece)> = Vec::new();
         for t in &mut self.tables {
             let (batches, bad) = t.take()?;
             for b in batches {
@@ -184,14 +184,19 @@ impl Pending {
         self.tables.clear();
         if !self.rejects.is_empty() {
             let b = decode::rejects(&self.rejects).map_err(PluginError::internal)?;
-            out.push((UNQUALIFIED.to_string(), self.source_system.clone(), b));
+            let at = self
+                .rejects
+                .iter()
+                .map(|(m, _)| position((&m.topic, m.partition), m.offset, 1))
+                .collect();
+            out.push((UNQUALIFIED.to_string(), self.source_system.clone(), (b, at)));
             self.rejects.clear();
         }
         self.rows = 0;
         self.since = None;
         let new = self.state.to_bytes();
         let n = out.len();
-        for (i, (category, source_system, data)) in out.into_iter().enumerate() {
+        for (i, (category, source_system, (data, positions))) in out.into_iter().enumerate() {
             let ck = if i + 1 == n {
                 new.clone()
             } else {
@@ -202,6 +207,7 @@ impl Pending {
                 source_system,
                 data,
                 checkpoint: Checkpoint(ck),
+                positions,
             });
         }
         self.snapshot = new;
@@ -361,5 +367,29 @@ mod tests {
             "the first batch does not cover the reject"
         );
         assert_eq!(last.positions[&(TICKS.to_string(), 0)], (12, 1));
+    }
+
+    #[test]
+    fn every_row_carries_the_offset_it_was_read_at() {
+        let mut s = pending();
+        s.take(msg(1, 20, 1), 1);
+        s.take(msg(0, 10, 1), 1);
+        let mut bad = msg(0, 11, 2);
+        bad.payload = Some(b"{oops".to_vec());
+        s.take(bad, 1);
+        s.take(msg(0, 12, 3), 1);
+        s.cut().unwrap();
+        let b: Vec<SourceBatch> = s.ready.drain(..).collect();
+        let of = |b: &SourceBatch| -> Vec<(String, u64, u64)> {
+            b.positions
+                .iter()
+                .map(|p| (p.stream.clone(), p.at, p.rows))
+                .collect()
+        };
+        let t = |p: i32| format!("{TICKS}/{p}");
+        assert_eq!(b[0].data.num_rows(), 3);
+        assert_eq!(of(&b[0]), vec![(t(1), 20, 1), (t(0), 10, 1), (t(0), 12, 1)]);
+        assert_eq!(b[1].category, UNQUALIFIED);
+        assert_eq!(of(&b[1]), vec![(t(0), 11, 1)]);
     }
 }

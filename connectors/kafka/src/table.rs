@@ -6,6 +6,7 @@
 
 use crate::checkpoint::Tp;
 use crate::decode::{self, Incoming};
+use qdp_sdk::Position;
 use qdp_sdk::arrow::array::RecordBatch;
 use qdp_sdk::arrow::compute::concat_batches;
 use qdp_sdk::arrow::datatypes::SchemaRef;
@@ -13,8 +14,21 @@ use qdp_sdk::arrow::error::ArrowError;
 
 enum Chunk {
     Json(Vec<Incoming>),
-    Arrow(Tp, RecordBatch),
+    /// Rows of the message at an offset of a partition.
+    Arrow(Tp, i64, RecordBatch),
 }
+
+/// The position of the message at `offset` of `tp`, holding `rows` rows.
+pub fn position(tp: (&str, i32), offset: i64, rows: usize) -> Position {
+    Position {
+        stream: format!("{}/{}", tp.0, tp.1),
+        at: u64::try_from(offset).unwrap_or_default(),
+        rows: rows as u64,
+    }
+}
+
+/// Rows with the positions they were read from.
+pub type Piece = (RecordBatch, Vec<Position>);
 
 /// Pending rows of one category and source system.
 pub struct Table {
@@ -26,9 +40,9 @@ pub struct Table {
     chunks: Vec<Chunk>,
 }
 
-/// What a table yields when cut: batches in arrival order, and messages
-/// that could not be decoded, with the reason.
-pub type Cut = (Vec<RecordBatch>, Vec<(Incoming, String)>);
+/// What a table yields when cut: batches in arrival order with their
+/// positions, and messages that could not be decoded, with the reason.
+pub type Cut = (Vec<Piece>, Vec<(Incoming, String)>);
 
 impl Table {
     /// An empty table; `schema` is the category schema, when known.
@@ -49,9 +63,9 @@ impl Table {
         }
     }
 
-    /// Queues decoded Arrow rows read from `tp`.
-    pub fn push_arrow(&mut self, tp: Tp, b: RecordBatch) {
-        self.chunks.push(Chunk::Arrow(tp, b));
+    /// Queues decoded Arrow rows of the message at `offset` of `tp`.
+    pub fn push_arrow(&mut self, tp: Tp, offset: i64, b: RecordBatch) {
+        self.chunks.push(Chunk::Arrow(tp, offset, b));
     }
 
     /// Rows pending.
@@ -60,7 +74,7 @@ impl Table {
             .iter()
             .map(|c| match c {
                 Chunk::Json(v) => v.len(),
-                Chunk::Arrow(_, b) => b.num_rows(),
+                Chunk::Arrow(_, _, b) => b.num_rows(),
             })
             .sum()
     }
@@ -75,17 +89,20 @@ impl Table {
         }
         self.chunks.retain(|c| match c {
             Chunk::Json(v) => !v.is_empty(),
-            Chunk::Arrow(t, _) => t != tp,
+            Chunk::Arrow(t, _, _) => t != tp,
         });
     }
 
     /// Decodes and empties the table.
     pub fn take(&mut self) -> Result<Cut, ArrowError> {
-        let mut pieces: Vec<RecordBatch> = Vec::new();
+        let mut pieces: Vec<Piece> = Vec::new();
         let mut bad = Vec::new();
         for chunk in std::mem::take(&mut self.chunks) {
             match chunk {
-                Chunk::Arrow(_, b) => pieces.push(b),
+                Chunk::Arrow(tp, offset, b) => {
+                    let at = position((&tp.0, tp.1), offset, b.num_rows());
+                    pieces.push((b, vec![at]));
+                }
                 Chunk::Json(msgs) => {
                     let payloads: Vec<&[u8]> = msgs
                         .iter()
@@ -112,12 +129,22 @@ impl Table {
                             Err(e) => (None, (0..payloads.len()).map(|i| (i, e.clone())).collect()),
                         },
                     };
-                    pieces.extend(rows);
                     let mut msgs: Vec<Option<Incoming>> = msgs.into_iter().map(Some).collect();
                     for (i, reason) in failed {
                         if let Some(m) = msgs.get_mut(i).and_then(Option::take) {
                             bad.push((m, reason));
                         }
+                    }
+                    if let Some(rows) = rows {
+                        // One row per decoded message, in order; a payload
+                        // holding several objects leaves the rows unplaced.
+                        let good: Vec<Position> = msgs
+                            .iter()
+                            .flatten()
+                            .map(|m| position((&m.topic, m.partition), m.offset, 1))
+                            .collect();
+                        let placed = good.len() == rows.num_rows();
+                        pieces.push((rows, if placed { good } else { Vec::new() }));
                     }
                 }
             }
@@ -127,16 +154,27 @@ impl Table {
 }
 
 /// Concatenates consecutive pieces that share a schema (all of them, for a
-/// category with a schema), keeping their order.
-fn merge(pieces: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, ArrowError> {
-    let mut runs: Vec<Vec<RecordBatch>> = Vec::new();
-    for p in pieces.into_iter().filter(|p| p.num_rows() > 0) {
+/// category with a schema), keeping their order. A merged batch has
+/// positions only when every piece of it had them.
+fn merge(pieces: Vec<Piece>) -> Result<Vec<Piece>, ArrowError> {
+    let mut runs: Vec<Vec<Piece>> = Vec::new();
+    for p in pieces.into_iter().filter(|p| p.0.num_rows() > 0) {
         match runs.last_mut() {
-            Some(run) if run[0].schema() == p.schema() => run.push(p),
+            Some(run) if run[0].0.schema() == p.0.schema() => run.push(p),
             _ => runs.push(vec![p]),
         }
     }
     runs.into_iter()
-        .map(|run| concat_batches(&run[0].schema(), &run))
+        .map(|run| {
+            let placed = run.iter().all(|(_, at)| !at.is_empty());
+            let batches: Vec<&RecordBatch> = run.iter().map(|(b, _)| b).collect();
+            let data = concat_batches(&run[0].0.schema(), batches)?;
+            let at = if placed {
+                run.into_iter().flat_map(|(_, at)| at).collect()
+            } else {
+                Vec::new()
+            };
+            Ok((data, at))
+        })
         .collect()
 }

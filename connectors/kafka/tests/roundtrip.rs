@@ -133,6 +133,7 @@ fn batch_of(category: &str, data: RecordBatch) -> qdp_sdk::Batch {
             origin: "ibkr".into(),
             seq: 0,
             producer: "ibkr".into(),
+            ..Default::default()
         },
     }
 }

@@ -157,6 +157,7 @@ impl Source for MarketSim {
             source_system: "market_sim".into(),
             data,
             checkpoint,
+            positions: Vec::new(),
         }))
     }
 }

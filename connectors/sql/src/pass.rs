@@ -232,6 +232,7 @@ impl Pass {
                 source_system: self.source_system.clone(),
                 data,
                 checkpoint: self.state.to_checkpoint()?,
+                positions: Vec::new(),
             },
             state: self.state.clone(),
         };

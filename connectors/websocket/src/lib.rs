@@ -248,6 +248,7 @@ impl WebSocket {
             source_system: self.source_system.clone(),
             data: t.take()?,
             checkpoint: Checkpoint(self.frames.to_le_bytes().to_vec()),
+            positions: Vec::new(),
         })
     }
 }

@@ -8,7 +8,7 @@
 
 use qdp_sdk::arrow::array::RecordBatch;
 use qdp_sdk::batch::schema_difference;
-use qdp_sdk::{OutputDecl, PluginError, Result};
+use qdp_sdk::{OutputDecl, PluginError, Position, Result};
 
 /// `data` emitted on `port` with `category` conforms to `declared`.
 pub fn check(
@@ -43,6 +43,22 @@ pub fn check(
     {
         return Err(PluginError::internal(format!(
             "`{component}` emitted a `{category}` batch that does not match its declared schema: {diff}"
+        )));
+    }
+    Ok(())
+}
+
+/// A source's positions, when it gives any, account for every row of the
+/// batch: sinks slice the batch by them.
+pub fn positions(component: &str, positions: &[Position], data: &RecordBatch) -> Result<()> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    let covered: u64 = positions.iter().map(|p| p.rows).sum();
+    if covered != data.num_rows() as u64 {
+        return Err(PluginError::internal(format!(
+            "`{component}` emitted a batch of {} rows whose positions cover {covered}",
+            data.num_rows()
         )));
     }
     Ok(())

@@ -233,6 +233,7 @@ pub async fn run_source(
             Polled::Batch(b) => {
                 let port = port_of(&declared, &b.category);
                 super::conform::check(&id, &declared, port.as_deref(), &b.category, &b.data)?;
+                super::conform::positions(&id, &b.positions, &b.data)?;
                 Ok(Polled::Batch(b))
             }
             other => Ok(other),
@@ -266,6 +267,8 @@ pub async fn run_source(
                             origin: id.clone(),
                             producer: id.clone(),
                             seq,
+                            replayable,
+                            positions: b.positions,
                         },
                     },
                     received: Instant::now(),

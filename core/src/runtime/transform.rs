@@ -68,6 +68,8 @@ pub async fn run_transform(
                     meta: BatchMeta {
                         category: e.category,
                         producer: id.clone(),
+                        // Row runs no longer line up with the source's.
+                        positions: Vec::new(),
                         ..inp.batch.meta.clone()
                     },
                 },

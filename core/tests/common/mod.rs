@@ -123,6 +123,7 @@ impl Source for Count {
             source_system: "test".into(),
             data,
             checkpoint: Checkpoint(end.to_le_bytes().to_vec()),
+            positions: Vec::new(),
         }))
     }
 }

@@ -155,6 +155,7 @@ impl Source for ReleaseSource {
             source_system: "test_wpsr".into(),
             data,
             checkpoint: Checkpoint(p.to_string().into_bytes()),
+            positions: Vec::new(),
         }))
     }
 }

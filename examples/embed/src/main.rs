@@ -83,6 +83,7 @@ impl Source for PricingFeed {
             source_system: "pricing_engine".into(),
             data,
             checkpoint: Checkpoint(self.next.to_le_bytes().to_vec()),
+            positions: Vec::new(),
         }))
     }
 }

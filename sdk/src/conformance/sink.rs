@@ -219,6 +219,9 @@ pub(crate) fn generic_batch(seq: u64, rows: usize) -> Batch {
             origin: "conformance".into(),
             seq,
             producer: "conformance".into(),
+            // The kit's replays are exact, as a deterministic source's are.
+            replayable: true,
+            ..Default::default()
         },
     }
 }

@@ -97,6 +97,7 @@ impl TransformKit {
                 origin: "conformance".into(),
                 seq,
                 producer: "conformance".into(),
+                ..Default::default()
             },
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct EmitMeta {
     pub category: String,
     #[serde(default)]
     pub source_system: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<crate::batch::Position>,
 }
 
 struct Instance<T> {
@@ -322,6 +324,7 @@ unsafe extern "C" fn source_poll<T: Source>(
                     port: None,
                     category: b.category,
                     source_system: b.source_system,
+                    positions: b.positions,
                 };
                 // SAFETY: the host passes writable Arrow structs.
                 unsafe { export_batch(&b.data, out_array, out_schema)? };
@@ -408,6 +411,7 @@ unsafe extern "C" fn transform_process<T: Transform>(
                 port: e.port,
                 category: e.category,
                 source_system: source_system.clone(),
+                positions: Vec::new(),
             };
             inst.outputs.push_back((m, e.data));
         }

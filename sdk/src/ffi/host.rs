@@ -419,6 +419,7 @@ impl ForeignInstance {
                     source_system: meta.source_system,
                     data,
                     checkpoint: Checkpoint(ck),
+                    positions: meta.positions,
                 }))
             }
         }

@@ -321,6 +321,7 @@ fn new_columns_are_added_and_rejects_are_kept_once() {
             origin: "sim".into(),
             seq: 4,
             producer: "validate".into(),
+            ..Default::default()
         },
     };
     s.write(std::slice::from_ref(&rejects)).unwrap();
@@ -559,6 +560,7 @@ fn errors_carry_the_server_message_and_table_but_never_the_password() {
             origin: "t".into(),
             seq: 0,
             producer: "t".into(),
+            ..Default::default()
         },
     };
     let e = s.write(&[b]).unwrap_err();

@@ -51,6 +51,7 @@ fn batch(seq: u64, rows: i64) -> Batch {
             origin: "src".into(),
             seq,
             producer: "src".into(),
+            ..Default::default()
         },
     }
 }

@@ -22,6 +22,7 @@ use iceberg::writer::partitioning::fanout_writer::FanoutWriter;
 use iceberg::writer::partitioning::unpartitioned_writer::UnpartitionedWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use qdp_sdk::arrow::array::RecordBatch;
 use qdp_sdk::{Batch, Context, Describe, PluginError, Result, Sink, capabilities};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -43,8 +44,9 @@ impl Describe for IcebergSink {
     type Options = IcebergOptions;
     const NAME: &'static str = "iceberg";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    /// Replayed batches are recognised from the marks in the table's own
-    /// snapshots and skipped.
+    /// Replayed rows are recognised from the marks in the table's own
+    /// snapshots (batch numbers of deterministic sources, positions of
+    /// sources that name them) and skipped.
     const CAPABILITIES: u64 = capabilities::IDEMPOTENT_WRITE;
 }
 
@@ -92,15 +94,71 @@ impl Sink for IcebergSink {
     }
 }
 
-/// `b`'s rows in the table's current Arrow schema; errors name the batch.
+/// Rows of `b` in the table's current Arrow schema; errors name the batch.
 fn fitted(
     b: &Batch,
+    data: &RecordBatch,
     arrow: &qdp_sdk::arrow::datatypes::SchemaRef,
-) -> Result<qdp_sdk::arrow::array::RecordBatch> {
-    fit(&b.data, arrow).map_err(|e| {
+) -> Result<RecordBatch> {
+    fit(data, arrow).map_err(|e| {
         e.with_context("origin", &b.meta.origin)
             .with_context("seq", b.meta.seq)
     })
+}
+
+/// The rows of `b` the table does not hold yet, as slices in row order.
+///
+/// Batches with source positions are judged run by run (a replay after a
+/// crash or a rebalance may cut them differently); batches of a
+/// deterministic source whole, by batch number; any other batch is new by
+/// definition, since its number does not name the same rows after a
+/// restart.
+fn unheld(b: &Batch, m: &Marks) -> Vec<RecordBatch> {
+    if !b.meta.positions.is_empty() {
+        let mut out: Vec<RecordBatch> = Vec::new();
+        let (mut start, mut run) = (0usize, 0usize);
+        for p in &b.meta.positions {
+            let rows = usize::try_from(p.rows).unwrap_or(usize::MAX);
+            if m.holds_position(&b.meta.category, &p.stream, p.at) {
+                if run > 0 {
+                    out.push(b.data.slice(start, run));
+                }
+                start += run + rows;
+                run = 0;
+            } else {
+                run += rows;
+            }
+        }
+        if run > 0 {
+            out.push(b.data.slice(start, run));
+        }
+        return out;
+    }
+    if b.meta.replayable && m.holds(&stream_of(b), b.meta.seq) {
+        return Vec::new();
+    }
+    vec![b.data.clone()]
+}
+
+/// Every slice to write with the batch it comes from.
+fn pairs<'a>(fresh: &'a [(&'a Batch, Vec<RecordBatch>)]) -> Vec<(&'a Batch, &'a RecordBatch)> {
+    let mut out = Vec::new();
+    for (b, rows) in fresh {
+        for r in rows {
+            out.push((*b, r));
+        }
+    }
+    out
+}
+
+/// Records `b` as committed.
+fn advance(m: &mut Marks, b: &Batch) {
+    for p in &b.meta.positions {
+        m.advance_position(&b.meta.category, &p.stream, p.at);
+    }
+    if b.meta.positions.is_empty() && b.meta.replayable {
+        m.advance(stream_of(b), b.meta.seq);
+    }
 }
 
 fn stream_of(b: &Batch) -> Stream {
@@ -132,18 +190,28 @@ impl IcebergSink {
         Ok((t, m))
     }
 
-    /// Writes the batches the table does not hold yet into data files and
+    /// Writes the rows the table does not hold yet into data files and
     /// commits them with the advanced marks in one snapshot.
     async fn commit(&mut self, name: &str, group: &[&Batch]) -> Result<()> {
         let category = group[0].meta.category.clone();
         let (t, mut m) = self.loaded(name, &category).await?;
-        let fresh: Vec<&Batch> = group
-            .iter()
-            .copied()
-            .filter(|b| !m.holds(&stream_of(b), b.meta.seq))
-            .collect();
+        let mut fresh: Vec<(&Batch, Vec<RecordBatch>)> = Vec::new();
+        let mut held = 0usize;
+        for b in group.iter().copied() {
+            let rows = unheld(b, &m);
+            held += b.data.num_rows() - rows.iter().map(RecordBatch::num_rows).sum::<usize>();
+            if !rows.is_empty() {
+                fresh.push((b, rows));
+            }
+        }
+        if held > 0 {
+            tracing::info!(
+                table = name,
+                rows = held,
+                "replayed rows already in the table skipped"
+            );
+        }
         if fresh.is_empty() {
-            tracing::debug!(table = name, "every batch already committed");
             return Ok(());
         }
         let result = self.write_and_commit(&t, &mut m, &fresh).await;
@@ -165,7 +233,7 @@ impl IcebergSink {
         &self,
         t: &Table,
         m: &mut Marks,
-        fresh: &[&Batch],
+        fresh: &[(&Batch, Vec<RecordBatch>)],
     ) -> Result<(Table, usize, usize)> {
         let meta = t.metadata();
         let schema = meta.current_schema().clone();
@@ -198,8 +266,8 @@ impl IcebergSink {
         let mut rows = 0usize;
         let files: Vec<DataFile> = if spec.is_unpartitioned() {
             let mut writer = UnpartitionedWriter::new(builder);
-            for b in fresh {
-                let data = fitted(b, &arrow)?;
+            for (b, data) in pairs(fresh) {
+                let data = fitted(b, data, &arrow)?;
                 rows += data.num_rows();
                 writer
                     .write(data)
@@ -214,8 +282,8 @@ impl IcebergSink {
                 spec.clone(),
             )
             .map_err(ice("partition spec"))?;
-            for b in fresh {
-                let data = fitted(b, &arrow)?;
+            for (b, data) in pairs(fresh) {
+                let data = fitted(b, data, &arrow)?;
                 rows += data.num_rows();
                 let parts = if partition::single(&data, &spec, &schema) {
                     // One partition: its key from one row, the batch whole.
@@ -237,8 +305,8 @@ impl IcebergSink {
             }
             writer.close().await.map_err(ice("closing data files"))?
         };
-        for b in fresh {
-            m.advance(stream_of(b), b.meta.seq);
+        for (b, _) in fresh {
+            advance(m, b);
         }
         let summary = HashMap::from([
             (marks::key(&self.pipeline, &self.component), m.encode()),
@@ -261,5 +329,88 @@ impl IcebergSink {
             .await
             .map_err(ice("cannot commit the snapshot"))?;
         Ok((t, rows, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qdp_sdk::arrow::array::{Array, UInt64Array};
+    use qdp_sdk::arrow::datatypes::{DataType, Field, Schema};
+    use qdp_sdk::{BatchMeta, Position};
+
+    fn batch(values: &[u64], replayable: bool, positions: Vec<Position>) -> Batch {
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::UInt64, false)]));
+        let col = Arc::new(UInt64Array::from(values.to_vec()));
+        Batch {
+            data: RecordBatch::try_new(schema, vec![col]).unwrap_or_else(|e| panic!("{e}")),
+            meta: BatchMeta {
+                category: "c".into(),
+                origin: "o".into(),
+                producer: "o".into(),
+                seq: 5,
+                replayable,
+                positions,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn at(stream: &str, at: u64, rows: u64) -> Position {
+        Position {
+            stream: stream.into(),
+            at,
+            rows,
+        }
+    }
+
+    fn values(slices: &[RecordBatch]) -> Vec<u64> {
+        let mut out = Vec::new();
+        for s in slices {
+            let c = s.column(0).as_any().downcast_ref::<UInt64Array>();
+            out.extend(c.into_iter().flat_map(|c| c.values().iter().copied()));
+        }
+        out
+    }
+
+    #[test]
+    fn positions_skip_exactly_the_held_runs_however_the_replay_is_cut() {
+        let mut m = Marks::default();
+        // Committed before the crash: offsets 10 and 11 of t/0, 3 of t/1.
+        advance(
+            &mut m,
+            &batch(&[1, 2, 3], false, vec![at("t/0", 10, 2), at("t/0", 11, 1)]),
+        );
+        advance(&mut m, &batch(&[4], false, vec![at("t/1", 3, 1)]));
+        // The replay cuts differently and interleaves partitions.
+        let replay = batch(
+            &[2, 3, 4, 5, 6, 7],
+            false,
+            vec![
+                at("t/0", 11, 1),
+                at("t/1", 3, 1),
+                at("t/0", 12, 1),
+                at("t/1", 4, 2),
+                at("t/0", 11, 1),
+            ],
+        );
+        // The last run repeats a held offset: skipped too.
+        assert_eq!(values(&unheld(&replay, &m)), vec![4, 5, 6]);
+        let none = batch(&[2], false, vec![at("t/0", 11, 1)]);
+        assert!(unheld(&none, &m).is_empty());
+    }
+
+    #[test]
+    fn batch_numbers_only_skip_batches_of_deterministic_sources() {
+        let mut m = Marks::default();
+        advance(&mut m, &batch(&[1], true, Vec::new()));
+        assert!(unheld(&batch(&[1], true, Vec::new()), &m).is_empty());
+        // Another replica (or a restart) of a non-deterministic source may
+        // use the same number for other rows: they are written.
+        advance(&mut m, &batch(&[9], false, Vec::new()));
+        assert_eq!(
+            values(&unheld(&batch(&[2], false, Vec::new()), &m)),
+            vec![2]
+        );
     }
 }

@@ -56,6 +56,7 @@ fn ticks(seq: u64, per_symbol: usize) -> Batch {
             origin: "ticks".into(),
             seq,
             producer: "validate".into(),
+            ..Default::default()
         },
     }
 }
@@ -208,6 +209,7 @@ fn rejects_go_to_their_own_topic_keyed_by_the_identifier() {
             origin: "ticks".into(),
             seq: 0,
             producer: "validate".into(),
+            ..Default::default()
         },
     };
     s.write(&[rejects]).unwrap();

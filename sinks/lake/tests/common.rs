@@ -31,6 +31,7 @@ pub fn batch(seq: u64, objects: &[RawObject]) -> Batch {
             origin: "sources.test".into(),
             seq,
             producer: "sources.test".into(),
+            ..Default::default()
         },
     }
 }

@@ -108,6 +108,7 @@ mod tests {
                 origin: "o".into(),
                 seq: 4,
                 producer: "o".into(),
+                ..Default::default()
             },
         }
     }

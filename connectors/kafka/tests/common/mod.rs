@@ -73,6 +73,7 @@ pub fn ticks(seq: u64, symbols: &[&str], rows_per_symbol: usize, tag: &str) -> B
             origin: "ticks".into(),
             seq,
             producer: "ticks".into(),
+            ..Default::default()
         },
     }
 }

@@ -106,6 +106,7 @@ impl Source for Hello {
             source_system: "hello".into(),
             data,
             checkpoint: Checkpoint(end.to_le_bytes().to_vec()),
+            positions: Vec::new(),
         }))
     }
 }

@@ -85,6 +85,7 @@ pub fn ticks(seq: u64, rows: &[Tick]) -> Batch {
             origin: "sim".into(),
             seq,
             producer: "map".into(),
+            ..Default::default()
         },
     }
 }

@@ -132,6 +132,7 @@ pub fn meta(category: &str, origin: &str, seq: u64) -> BatchMeta {
         origin: origin.into(),
         seq,
         producer: origin.into(),
+        ..Default::default()
     }
 }
 

@@ -72,6 +72,8 @@ pub fn ticks(seq: u64, rows: usize, day: i64, system: &str) -> Batch {
             origin: "sim".into(),
             seq,
             producer: "valid".into(),
+            replayable: true,
+            ..Default::default()
         },
     }
 }

@@ -75,7 +75,7 @@ enum Command {
         #[command(subcommand)]
         command: buffer::BufferCommand,
     },
-    /// Inspect the Iceberg tables a pipeline writes.
+    /// Inspect and compact the Iceberg tables a pipeline writes.
     Iceberg {
         #[command(subcommand)]
         command: iceberg::IcebergCommand,

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod compact;
 pub mod config;
 pub mod inspect;
 pub mod marks;

@@ -14,10 +14,9 @@ use axum::routing::get;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-const DATABASE: &str = "qdp_demo_warehouse";
-
-/// Runs the demo; `admin_url` is a Postgres the demo may create a database on.
-pub async fn run(admin_url: &str) -> Result<(), String> {
+/// Runs the demo; `admin_url` is a Postgres the demo may create database
+/// `database` on (`qdp_demo_warehouse` unless told otherwise).
+pub async fn run(admin_url: &str, database: &str) -> Result<(), String> {
     let examples = examples_dir()?;
     let admin = match connect(admin_url).await {
         Ok(c) => c,
@@ -29,8 +28,8 @@ pub async fn run(admin_url: &str) -> Result<(), String> {
             return Ok(());
         }
     };
-    recreate_database(&admin, DATABASE).await?;
-    let warehouse = with_database(admin_url, DATABASE);
+    recreate_database(&admin, database).await?;
+    let warehouse = with_database(admin_url, database);
 
     let base = serve(examples.join("data")).await?;
     let work = std::env::current_dir()
@@ -105,7 +104,7 @@ async fn report(warehouse: &str, work: &Path) -> Result<(), String> {
     q("select source_system_name, release_code, count(*) from silver.numeric_economic_data group by 1, 2 order by 1, 2").await?;
     q("select week_ending, commercial_crude_stocks_kbbl, commercial_crude_stocks_change_kbbl, cushing_crude_stocks_kbbl, refinery_utilisation_pct from gold.us_crude_balance_weekly order by week_ending desc limit 3").await?;
     q("select release_field, reference_period, release_field_value, release_field_value_unit from silver.numeric_economic_data where release_field = '067651.open_interest_all' order by reference_period desc limit 3").await?;
-    q("select client_id, client_name, service_team from bronze.clients order by client_id").await?;
+    q("select client_code, client_name, country_code, service_team, credit_limit, credit_limit_unit from gold.dim_client order by client_code").await?;
     q("select source, period, status, polls, rows from ops.release_sla order by source, period")
         .await?;
     println!(

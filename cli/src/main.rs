@@ -1,6 +1,7 @@
 //! The `qdp` command line: run and check pipelines, inspect plugins,
 //! category schemas and disk buffers, and run the benchmarks.
 
+mod access;
 mod bench;
 mod bench_buffer;
 mod bench_history;
@@ -8,6 +9,7 @@ mod bench_macro;
 mod bench_realtime;
 mod bench_realtime_raw;
 mod buffer;
+mod catalog;
 mod demo_macro;
 mod demo_realtime;
 mod iceberg;
@@ -75,6 +77,18 @@ enum Command {
         #[command(subcommand)]
         command: buffer::BufferCommand,
     },
+    /// Access as code: plan, apply or diff the roles and grants an
+    /// access policy file declares, on Postgres and ClickHouse.
+    Access {
+        #[command(subcommand)]
+        command: access::AccessCommand,
+    },
+    /// Build the data catalogue: datasets, fields, owners, classification
+    /// and lineage of every pipeline.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog::CatalogCommand,
+    },
     /// Inspect and compact the Iceberg tables a pipeline writes.
     Iceberg {
         #[command(subcommand)]
@@ -134,6 +148,10 @@ fn main() -> ExitCode {
     if let Command::Reconcile(args) = &cli.command {
         return reconcile::main(args);
     }
+    if let Command::Access { command } = cli.command {
+        // Exit codes of its own: `diff` exits 1 on drift.
+        return access::main(command);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -172,6 +190,9 @@ fn main() -> ExitCode {
             Command::Plugins { command } => plugins::main(command),
             Command::Buffer { command } => buffer::main(command),
             Command::Iceberg { command } => iceberg::main(command).await,
+            Command::Catalog { command } => catalog::main(command).await,
+            // Run above: it has exit codes of its own.
+            Command::Access { .. } => Ok(()),
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             // Run above: it has exit codes of its own.
             Command::Reconcile(_) => Ok(()),

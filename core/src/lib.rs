@@ -9,6 +9,7 @@ pub mod admin;
 pub mod buffer;
 pub mod component;
 pub mod config;
+pub mod lineage;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;

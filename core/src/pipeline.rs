@@ -161,6 +161,7 @@ impl PipelineBuilder {
                 state_postgres: None,
                 state_schema: None,
                 alert_webhook: None,
+                lineage: None,
                 components: Vec::new(),
             },
         }

@@ -120,3 +120,23 @@ fn ops_settings_are_checked() {
     let e = one("[pipeline]\nstate = { postgres = \"postgres://u@h/db\", schema = \"Ops-1\" }\n");
     assert_eq!(e.key, "pipeline.state.schema");
 }
+
+#[test]
+fn lineage_target_is_checked() {
+    let ok = |text: &str| parse_pipeline(Path::new("p.toml"), text, &|_| None).unwrap();
+    let cfg = ok("[pipeline.lineage]\nurl = \"http://127.0.0.1:5000/api/v1/lineage\"\n");
+    let l = cfg.lineage.unwrap();
+    assert_eq!(
+        l.target,
+        qdp_core::config::LineageTarget::Http("http://127.0.0.1:5000/api/v1/lineage".into())
+    );
+    assert_eq!(l.namespace, "qdp");
+    let cfg = ok("[pipeline.lineage]\nfile = \"ol.ndjson\"\nnamespace = \"trading\"\n");
+    assert_eq!(cfg.lineage.unwrap().namespace, "trading");
+    let e = one("[pipeline.lineage]\nurl = \"marquez:5000\"\n");
+    assert_eq!(e.key, "pipeline.lineage.url");
+    let e = one("[pipeline.lineage]\nurl = \"http://x/l\"\nfile = \"l.ndjson\"\n");
+    assert_eq!(e.key, "pipeline.lineage");
+    let e = one("[pipeline.lineage]\nnamespce = \"x\"\nfile = \"l.ndjson\"\n");
+    assert_eq!(e.key, "pipeline.lineage.namespce");
+}

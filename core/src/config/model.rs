@@ -32,8 +32,29 @@ pub struct PipelineConfig {
     pub state_schema: Option<String>,
     /// `pipeline.alert_webhook`: where release alerts are POSTed.
     pub alert_webhook: Option<String>,
+    /// `pipeline.lineage`: where OpenLineage run events go.
+    pub lineage: Option<LineageConfig>,
     /// Sources, transforms and sinks in file order.
     pub components: Vec<ComponentConfig>,
+}
+
+/// `[pipeline.lineage]`: OpenLineage run events (start, complete, fail)
+/// with the run's input and output datasets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineageConfig {
+    /// Where the events go.
+    pub target: LineageTarget,
+    /// The OpenLineage job namespace (default `qdp`).
+    pub namespace: String,
+}
+
+/// Where OpenLineage events are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineageTarget {
+    /// POSTed as JSON to this URL (e.g. Marquez's `/api/v1/lineage`).
+    Http(String),
+    /// Appended as one JSON line per event to this file.
+    File(PathBuf),
 }
 
 /// One `[sources.ID]`, `[transforms.ID]` or `[sinks.ID]` table.

@@ -11,5 +11,5 @@
 mod model;
 mod registry;
 
-pub use model::{CategorySchema, FieldSpec, LogicalType, unqualified_category};
+pub use model::{CategorySchema, Classification, FieldSpec, LogicalType, unqualified_category};
 pub use registry::{SchemaRegistry, registry};

@@ -43,6 +43,36 @@ impl LogicalType {
     }
 }
 
+/// How sensitive data is: decides who may read it (see `qdp access`).
+/// Ordered from least to most sensitive.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// May leave the firm.
+    Public,
+    /// Everyone in the firm may read it (the default).
+    #[default]
+    Internal,
+    /// Only the teams granted it.
+    Confidential,
+    /// Personal data: only roles holding the `pii` grant.
+    Pii,
+}
+
+impl Classification {
+    /// The name used in schema files and policies.
+    pub fn name(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Internal => "internal",
+            Classification::Confidential => "confidential",
+            Classification::Pii => "pii",
+        }
+    }
+}
+
 /// One field of a category schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +99,10 @@ pub struct FieldSpec {
     /// A unit field: values look like `<amount>_<unit>` (`1_USD`, `1000_barrels`).
     #[serde(default)]
     pub unit: bool,
+    /// The field's own classification when it is more sensitive than its
+    /// schema's (a `pii` contact column in an `internal` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<Classification>,
 }
 
 /// A canonical category schema.
@@ -88,6 +122,16 @@ pub struct CategorySchema {
     pub timestamp: Option<String>,
     /// Fields whose values identify a row.
     pub unique_key: Vec<String>,
+    /// The team that answers for the data's meaning and quality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Sensitivity of the whole dataset; fields may only raise it.
+    #[serde(default)]
+    pub classification: Classification,
+    /// How fresh readers may expect the data, e.g. `1s` for ticks or `1h`
+    /// after publication for releases (a promise shown in the catalogue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness_sla: Option<String>,
     /// Fields in order.
     pub fields: Vec<FieldSpec>,
 }
@@ -101,6 +145,18 @@ impl CategorySchema {
     /// A field by name.
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// A field's effective classification: its own, else the schema's.
+    pub fn classification_of(&self, field: &FieldSpec) -> Classification {
+        field.classification.unwrap_or(self.classification).max(self.classification)
+    }
+
+    /// The fields only roles holding the `pii` grant may read.
+    pub fn pii_fields(&self) -> impl Iterator<Item = &FieldSpec> {
+        self.fields
+            .iter()
+            .filter(|f| self.classification_of(f) == Classification::Pii)
     }
 
     /// The Arrow schema; field metadata carries the glossary.
@@ -162,6 +218,18 @@ impl CategorySchema {
                     ));
                 }
             }
+        }
+        if let Some(f) = self
+            .fields
+            .iter()
+            .find(|f| f.classification.is_some_and(|c| c < self.classification))
+        {
+            return Err(format!(
+                "{}: field `{}` is classified below its schema ({}); a field may only raise it",
+                self.name,
+                f.name,
+                self.classification.name()
+            ));
         }
         if let Some(k) = self.unique_key.iter().find(|k| !has(k)) {
             return Err(format!(

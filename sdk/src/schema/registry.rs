@@ -28,6 +28,10 @@ const FILES: &[(&str, &str)] = &[
         "economic_data_releases.v1.toml",
         include_str!("../../schemas/economic_data_releases.v1.toml"),
     ),
+    (
+        "client_accounts.v1.toml",
+        include_str!("../../schemas/client_accounts.v1.toml"),
+    ),
 ];
 
 /// All category schemas known to this build.
@@ -79,10 +83,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_six_schemas_load_and_are_consistent() {
+    fn every_schema_loads_and_is_consistent() {
         let r = registry();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
-        assert_eq!(r.all().count(), 6);
+        assert_eq!(r.all().count(), FILES.len());
+        for s in r.all() {
+            assert!(s.owner.is_some(), "{} has no owner", s.name);
+            assert!(s.freshness_sla.is_some(), "{} has no freshness SLA", s.name);
+        }
+        let clients = r.get("client_accounts").unwrap();
+        let pii: Vec<&str> = clients.pii_fields().map(|f| f.name.as_str()).collect();
+        assert_eq!(pii, ["contact_name", "contact_email"]);
+        assert_eq!(
+            clients.classification_of(clients.field("client_name").unwrap()),
+            crate::schema::Classification::Confidential
+        );
         let tick = r.get("derivatives_tick_market_data").unwrap();
         assert_eq!(tick.identifier, "symbol_code");
         assert_eq!(tick.timestamp.as_deref(), Some("tick_time"));
@@ -96,5 +111,15 @@ mod tests {
         );
         let rej = tick.unqualified_schema();
         assert_eq!(rej.fields().len(), tick.fields.len() + 1);
+    }
+
+    #[test]
+    fn a_field_may_not_lower_its_schema_classification() {
+        let text = FILES[FILES.len() - 1]
+            .1
+            .replace("classification = \"pii\"", "classification = \"public\"");
+        let schema: CategorySchema = toml_edit::de::from_str(&text).unwrap();
+        let err = schema.check().unwrap_err();
+        assert!(err.contains("classified below its schema"), "{err}");
     }
 }

@@ -11,6 +11,7 @@
 //!   durations, sub-tables) that report a wrong type where it stands.
 
 mod component;
+mod lineage;
 mod policies;
 mod schedule;
 mod values;
@@ -30,6 +31,7 @@ const PIPELINE_KEYS: &[&str] = &[
     "channel_capacity",
     "state",
     "alert_webhook",
+    "lineage",
 ];
 const RESERVED: &[&str] = &[
     "type",
@@ -138,6 +140,7 @@ impl Parser<'_> {
             state_postgres: None,
             state_schema: None,
             alert_webhook: None,
+                lineage: None,
             components: Vec::new(),
         };
         if let Some(t) = self.table(root, "pipeline", "") {
@@ -160,6 +163,7 @@ impl Parser<'_> {
             }
             (cfg.state_postgres, cfg.state_schema) = self.state_table(t);
             cfg.alert_webhook = self.webhook(t);
+            cfg.lineage = self.lineage(t);
         }
         if cfg.data_dir.as_os_str().is_empty() {
             cfg.data_dir = PathBuf::from(".qdp").join(&cfg.name);

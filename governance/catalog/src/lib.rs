@@ -1,0 +1,1 @@
+//! The data catalogue and its lineage, built from schemas and pipeline files.

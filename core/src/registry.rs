@@ -45,6 +45,8 @@ pub struct ComponentType {
     pub capabilities: u64,
     /// JSON Schema of its options.
     pub options_schema: serde_json::Value,
+    /// Its declared source → category field dictionary (the catalogue's).
+    pub dictionary: Vec<qdp_sdk::dictionary::FieldSource>,
     /// Where it comes from.
     pub origin: Origin,
     factory: Factory,
@@ -114,6 +116,7 @@ impl Registry {
                 version: T::VERSION.to_string(),
                 capabilities: T::CAPABILITIES,
                 options_schema: schema_of::<T>(),
+                dictionary: T::dictionary(),
                 origin,
                 factory: Factory::Native(f),
             },
@@ -197,6 +200,7 @@ impl Registry {
                     version: info.version,
                     capabilities: info.capabilities,
                     options_schema: info.options_schema,
+                    dictionary: info.dictionary,
                     origin: Origin::Plugin(path.to_path_buf()),
                     factory: Factory::Plugin(lib),
                 },

@@ -35,6 +35,13 @@ pub trait Describe {
     const VERSION: &'static str;
     /// Capability flags from [`crate::capabilities`].
     const CAPABILITIES: u64 = 0;
+
+    /// The source → category field dictionary (see [`crate::dictionary`]):
+    /// declared by sources that map onto category schemas themselves, shown
+    /// in the data catalogue. Empty by default.
+    fn dictionary() -> Vec<crate::dictionary::FieldSource> {
+        Vec::new()
+    }
 }
 
 /// A feed: produces batches and resumes from checkpoints.

@@ -15,6 +15,7 @@ pub mod batch;
 pub mod calendar;
 pub mod component;
 pub mod conformance;
+pub mod dictionary;
 pub mod error;
 pub mod ffi;
 pub mod options;

@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod dictionary;
 pub mod family;
 mod fetch;
 pub mod fields;
@@ -52,6 +53,10 @@ impl Describe for Cftc {
     const NAME: &'static str = "cftc";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const CAPABILITIES: u64 = FINITE | RESUME;
+
+    fn dictionary() -> Vec<qdp_sdk::dictionary::FieldSource> {
+        dictionary::dictionary()
+    }
 }
 
 impl Source for Cftc {

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod checkpoint;
 pub mod config;
+pub mod dictionary;
 pub mod http;
 pub mod period;
 pub mod rows;
@@ -57,6 +58,10 @@ impl Describe for Eia {
     const NAME: &'static str = "eia";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const CAPABILITIES: u64 = capabilities::FINITE | capabilities::RESUME;
+
+    fn dictionary() -> Vec<qdp_sdk::dictionary::FieldSource> {
+        dictionary::dictionary()
+    }
 }
 
 /// What one document gave, ready to be emitted.

@@ -15,6 +15,7 @@
 pub mod config;
 mod conn;
 pub mod decode;
+pub mod dictionary;
 mod table;
 
 use config::{Options, Preset, duration};
@@ -76,6 +77,10 @@ impl Describe for WebSocket {
     type Options = Options;
     const NAME: &'static str = "websocket";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn dictionary() -> Vec<qdp_sdk::dictionary::FieldSource> {
+        dictionary::dictionary()
+    }
 }
 
 impl Source for WebSocket {

@@ -1,4 +1,4 @@
-//! The C ABI between the host and a plugin: version 1.
+//! The C ABI between the host and a plugin: version 1.1.
 //!
 //! A plugin is a `cdylib` exporting one symbol, [`ENTRY_SYMBOL`], a function
 //! that returns a pointer to a static [`FfiDescriptor`]. Everything else goes
@@ -24,7 +24,13 @@ use std::ffi::{c_char, c_void};
 /// Major ABI version: a host refuses a plugin with another major.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: fields appended to the descriptor since major 1.
-pub const ABI_MINOR: u32 = 0;
+/// 1.1 appended [`FfiDescriptor::dictionary`].
+pub const ABI_MINOR: u32 = 1;
+/// The first minor whose descriptor carries [`FfiDescriptor::dictionary`].
+pub const DICTIONARY_SINCE_MINOR: u32 = 1;
+/// Size of an ABI 1.0 descriptor: everything before `dictionary`. A host
+/// refuses a descriptor smaller than this.
+pub const DESCRIPTOR_1_0_SIZE: usize = std::mem::offset_of!(FfiDescriptor, dictionary);
 /// The exported entry symbol, NUL-terminated.
 pub const ENTRY_SYMBOL: &[u8] = b"qdp_plugin_entry_v1\0";
 
@@ -184,6 +190,11 @@ pub struct FfiDescriptor {
     /// Panics inside the plugin's guard, so a host (or the conformance kit)
     /// can prove panics are contained: must return [`STATUS_ERROR`].
     pub probe_panic: unsafe extern "C" fn(err: *mut FfiOwnedBytes) -> i32,
+    // ---- ABI 1.1 ----
+    /// The source → category field dictionary, a NUL-terminated UTF-8 JSON
+    /// array of [`crate::dictionary::FieldSource`]; null means none. Read
+    /// only when `abi_minor >= 1` and `struct_size` covers it.
+    pub dictionary: *const c_char,
 }
 
 /// The type of the exported entry function.

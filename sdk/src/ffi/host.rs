@@ -97,12 +97,16 @@ pub struct PluginInfo {
     pub capabilities: u64,
     /// JSON Schema of its options.
     pub options_schema: serde_json::Value,
+    /// Its declared source → category field dictionary.
+    pub dictionary: Vec<crate::dictionary::FieldSource>,
 }
 
 /// A loaded plugin library. Never unloaded.
 pub struct PluginLibrary {
     path: PathBuf,
-    descriptor: &'static FfiDescriptor,
+    /// A host-owned copy (see [`super::descriptor`]); its pointers point
+    /// into the never-unloaded library.
+    descriptor: FfiDescriptor,
     info: PluginInfo,
 }
 
@@ -115,8 +119,9 @@ impl std::fmt::Debug for PluginLibrary {
     }
 }
 
-// SAFETY: the descriptor is immutable static data of a library that is never
-// unloaded, and its functions are thread-safe per the ABI contract.
+// SAFETY: the descriptor copy is immutable and points to static data of a
+// library that is never unloaded; its functions are thread-safe per the ABI
+// contract.
 unsafe impl Send for PluginLibrary {}
 unsafe impl Sync for PluginLibrary {}
 
@@ -164,8 +169,36 @@ impl PluginLibrary {
                 reason: "entry function returned null".into(),
             });
         }
-        // SAFETY: only the two leading u32 fields are read before the version is checked.
-        let (major, minor) = unsafe { ((*desc_ptr).abi_major, (*desc_ptr).abi_minor) };
+        // SAFETY: the entry function returns a descriptor that lives as long
+        // as the never-unloaded library.
+        unsafe { Self::from_descriptor(path, desc_ptr) }
+    }
+
+    /// Checks and copies a descriptor: the part of [`Self::open`] after
+    /// the library is loaded.
+    ///
+    /// # Safety
+    /// `desc_ptr` must point to a descriptor whose leading `abi_major`,
+    /// `abi_minor` and `struct_size` are readable, whose first `struct_size`
+    /// bytes are readable when the major matches, and whose strings and
+    /// functions stay valid for as long as the returned library lives.
+    pub(crate) unsafe fn from_descriptor(
+        path: &Path,
+        desc_ptr: *const FfiDescriptor,
+    ) -> Result<Arc<Self>, LoadError> {
+        let bad = |reason: String| LoadError::BadDescriptor {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // SAFETY: only the leading fields, common to every major, are read
+        // before the version is checked.
+        let (major, minor, size) = unsafe {
+            (
+                (*desc_ptr).abi_major,
+                (*desc_ptr).abi_minor,
+                (*desc_ptr).struct_size,
+            )
+        };
         if major != ABI_MAJOR {
             return Err(LoadError::AbiMismatch {
                 path: path.to_path_buf(),
@@ -173,35 +206,21 @@ impl PluginLibrary {
                 found_minor: minor,
             });
         }
-        // SAFETY: same major, so the layout up to `struct_size` is ours.
-        let descriptor: &'static FfiDescriptor = unsafe { &*desc_ptr };
-        if descriptor.struct_size < std::mem::size_of::<FfiDescriptor>() {
-            return Err(LoadError::BadDescriptor {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "descriptor is {} bytes, ABI {ABI_MAJOR}.{ABI_MINOR} needs {}",
-                    descriptor.struct_size,
-                    std::mem::size_of::<FfiDescriptor>()
-                ),
-            });
-        }
+        let appended = super::descriptor::appended_fields(size, minor).map_err(bad)?;
+        // SAFETY: same major and at least the 1.0 size, as just checked.
+        let descriptor = unsafe { super::descriptor::copy_descriptor(desc_ptr, appended) };
         let kind = match descriptor.kind {
             1 => Kind::Source,
             2 => Kind::Transform,
             3 => Kind::Sink,
-            k => {
-                return Err(LoadError::BadDescriptor {
-                    path: path.to_path_buf(),
-                    reason: format!("unknown kind {k}"),
-                });
-            }
+            k => return Err(bad(format!("unknown kind {k}"))),
         };
         let schema_text = c_str(path, descriptor.options_schema, "options schema")?;
-        let options_schema =
-            serde_json::from_str(&schema_text).map_err(|e| LoadError::BadDescriptor {
-                path: path.to_path_buf(),
-                reason: format!("options schema is not JSON: {e}"),
-            })?;
+        let options_schema = serde_json::from_str(&schema_text)
+            .map_err(|e| bad(format!("options schema is not JSON: {e}")))?;
+        // SAFETY: a non-null dictionary is a NUL-terminated string of the library.
+        let dictionary =
+            unsafe { super::descriptor::read_dictionary(descriptor.dictionary) }.map_err(bad)?;
         let info = PluginInfo {
             name: c_str(path, descriptor.name, "name")?,
             version: c_str(path, descriptor.version, "version")?,
@@ -210,6 +229,7 @@ impl PluginLibrary {
             abi: (major, minor),
             capabilities: descriptor.capabilities,
             options_schema,
+            dictionary,
         };
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
@@ -343,7 +363,7 @@ impl ForeignInstance {
     }
 
     fn d(&self) -> &FfiDescriptor {
-        self.lib.descriptor
+        &self.lib.descriptor
     }
 
     fn describe_raw(&mut self, inputs: &[u8]) -> Result<Vec<u8>> {

@@ -234,11 +234,16 @@ fn descriptor<T: Describe>(
 ) -> *const FfiDescriptor {
     let exported = EXPORTED.get_or_init(|| {
         let schema = serde_json::to_string(&schemars::schema_for!(T::Options)).unwrap_or_default();
+        // Serialised once; plain strings always encode, so the fallback is
+        // only there to keep the descriptor well-formed.
+        let dictionary =
+            serde_json::to_string(&T::dictionary()).unwrap_or_else(|_| "[]".to_string());
         let strings = vec![
             cstring(crate::SDK_VERSION),
             cstring(T::NAME),
             cstring(T::VERSION),
             cstring(&schema),
+            cstring(&dictionary),
         ];
         let ptr = |i: usize| -> *const c_char { strings[i].as_ptr() };
         let mut descriptor = FfiDescriptor {
@@ -263,6 +268,7 @@ fn descriptor<T: Describe>(
             write: no_write,
             shutdown: no_shutdown,
             probe_panic,
+            dictionary: ptr(4),
         };
         fill(&mut descriptor);
         Exported {

@@ -13,6 +13,7 @@ mod catalog;
 mod demo_macro;
 mod demo_realtime;
 mod iceberg;
+mod lineage;
 mod logging;
 mod plugins;
 mod reconcile;
@@ -119,6 +120,9 @@ enum Command {
         /// A Postgres the demo may create `qdp_demo_warehouse` on.
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         postgres: String,
+        /// The database the demo (re)creates as its warehouse.
+        #[arg(long, default_value = "qdp_demo_warehouse")]
+        database: String,
     },
     /// Run a benchmark and print its `bench ...` line.
     Bench {
@@ -196,9 +200,9 @@ fn main() -> ExitCode {
             Command::Schemas { name, format } => schemas::main(name.as_deref(), &format),
             // Run above: it has exit codes of its own.
             Command::Reconcile(_) => Ok(()),
-            Command::DemoMacro { postgres } => {
+            Command::DemoMacro { postgres, database } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));
-                demo_macro::run(&postgres).await
+                demo_macro::run(&postgres, &database).await
             }
             Command::DemoRealtime { ticks } => {
                 logging::init(cli.log_format.as_deref().unwrap_or("text"));

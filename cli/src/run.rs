@@ -82,10 +82,21 @@ pub async fn run(file: &Path, flags: RunFlags<'_>, log_format: Option<&str>) -> 
     }
     pipeline.serve_admin().await.map_err(|e| e.to_string())?;
     let metrics = pipeline.metrics();
-    let report = pipeline
-        .run_until(stop_signal(limit))
-        .await
-        .map_err(|e| e.to_string())?;
+    let lineage = cfg.lineage.clone().map(|l| {
+        let (inputs, outputs) = crate::lineage::datasets(&cfg);
+        qdp_core::lineage::RunLineage::new(l, &cfg.name, inputs, outputs)
+    });
+    if let Some(l) = &lineage {
+        l.start().await;
+    }
+    let report = pipeline.run_until(stop_signal(limit)).await;
+    if let Some(l) = &lineage {
+        match &report {
+            Ok(_) => l.complete().await,
+            Err(e) => l.fail(&e.to_string()).await,
+        }
+    }
+    let report = report.map_err(|e| e.to_string())?;
     let summary = summarize(&cfg, &metrics, &report);
     if flags.summary_json {
         println!(

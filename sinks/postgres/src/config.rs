@@ -1,11 +1,13 @@
 //! Options of the `postgres` sink and their checks, and the connection URL
 //! whose password never reaches a log line or an error message.
 
+use crate::quality::{Gates, QualityOptions};
 use qdp_sdk::PluginError;
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use tokio_postgres::config::{Host, SslMode};
 
 /// Options of `postgres`.
@@ -37,6 +39,10 @@ pub struct PostgresOptions {
     /// Longest wait for a connection, e.g. `10s` (default `10s`).
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: String,
+    /// Data-quality gates of the loads (`[sinks.<id>.quality]`); see the
+    /// `quality` module. Every load is recorded in `ops.load_quality`.
+    #[serde(default)]
+    pub quality: QualityOptions,
 }
 
 fn default_bronze() -> String {
@@ -96,6 +102,8 @@ pub struct Checked {
     pub gold_sql_dir: Option<PathBuf>,
     /// Schema names.
     pub schemas: Schemas,
+    /// Data-quality gates.
+    pub quality: Arc<Gates>,
 }
 
 impl fmt::Debug for Checked {
@@ -165,7 +173,12 @@ pub fn check(o: PostgresOptions) -> Result<Checked, PluginError> {
         Some(w) => w,
         None => host_name(),
     };
+    let quality = Arc::new(crate::quality::options::check(
+        o.quality,
+        o.gold_sql_dir.is_some(),
+    )?);
     Ok(Checked {
+        quality,
         shown_url: shown_url(&pg),
         endpoint: endpoint(&pg),
         pg,
@@ -254,6 +267,7 @@ mod tests {
             gold_schema: default_gold(),
             ops_schema: default_ops(),
             connect_timeout: default_connect_timeout(),
+            quality: QualityOptions::default(),
         }
     }
 

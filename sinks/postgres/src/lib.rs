@@ -56,6 +56,25 @@
 //! `gold.fact_economic_release`, `gold.us_crude_balance_weekly`,
 //! `gold.eia_source_disagreement`).
 //!
+//! # Data-quality gates
+//!
+//! Every write is one load, measured per category (rows in, qualified,
+//! unqualified, out, nulls per nullable field) and recorded in
+//! `ops.load_quality`; configured gold views are measured after each gold
+//! refresh into `ops.gold_quality`. Thresholds under `quality` (see
+//! [`quality::QualityOptions`]) fail a load that crosses them: nothing of it
+//! is published, the failure is recorded once per distinct load, one alert
+//! is POSTed to `quality.alert_webhook`, and the write returns a config
+//! error, so the runtime keeps the batches unacknowledged.
+//!
+//! ```toml
+//! [sinks.warehouse.quality]
+//! max_unqualified_ratio = 0.05
+//! max_null_ratio = { reference_period = 0.0 }
+//! [sinks.warehouse.quality.gold."gold.fact_economic_release"]
+//! max_null_ratio = { unit_amount = 0.0 }
+//! ```
+//!
 //! # Release loads
 //!
 //! `ops.release_load` keeps, per (source, release_code, release_time), when
@@ -71,6 +90,7 @@ mod gold;
 mod ident;
 pub mod migrate;
 mod pgerror;
+pub mod quality;
 mod rawobj;
 pub mod silver;
 mod sink;

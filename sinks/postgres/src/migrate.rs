@@ -49,6 +49,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "release_load",
         include_str!("../migrations/0003_release_load.sql"),
     ),
+    (
+        "0004",
+        "load_quality",
+        include_str!("../migrations/0004_load_quality.sql"),
+    ),
 ];
 
 /// Every step in order: the files, then one per category schema.
@@ -149,9 +154,12 @@ mod tests {
     fn steps_are_ordered_unique_and_cover_every_category() {
         let s = steps();
         let mut versions: Vec<&str> = s.iter().map(|s| s.version.as_str()).collect();
-        assert_eq!(&versions[..3], &["0001", "0002", "0003"]);
+        assert_eq!(&versions[..4], &["0001", "0002", "0003", "0004"]);
         assert!(versions.contains(&"category:numeric_economic_data:v1"));
-        assert_eq!(s.len(), 3 + qdp_sdk::schema::registry().all().count());
+        assert_eq!(
+            s.len(),
+            FILES.len() + qdp_sdk::schema::registry().all().count()
+        );
         versions.dedup();
         assert_eq!(versions.len(), s.len());
         assert_eq!(s[0].checksum().len(), 64);

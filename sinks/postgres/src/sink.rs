@@ -5,6 +5,7 @@
 
 use crate::config::{self, Checked, PostgresOptions};
 use crate::pgerror::convert;
+use crate::quality::{self, Loader};
 use crate::silver::{self, UpsertCounts};
 use crate::textual::{self, AppendCounts};
 use crate::{gold, ident, migrate, rawobj};
@@ -19,6 +20,7 @@ pub struct PostgresSink {
     client: Option<Client>,
     migrated: bool,
     stages: u64,
+    who: Loader,
 }
 
 /// What one `write` did, per table.
@@ -96,7 +98,19 @@ impl PostgresSink {
             client: None,
             migrated: false,
             stages: 0,
+            who: Loader::default(),
         })
+    }
+
+    /// [`Self::from_options`], naming the pipeline and component in
+    /// `ops.load_quality` and alerts.
+    pub fn with_context(o: PostgresOptions, ctx: &Context) -> Result<Self> {
+        let mut s = Self::from_options(o)?;
+        s.who = Loader {
+            pipeline: ctx.pipeline.clone(),
+            component: ctx.component_id.clone(),
+        };
+        Ok(s)
     }
 
     /// The URL as shown in logs (password as `***`).
@@ -185,12 +199,31 @@ impl PostgresSink {
         let first_stage = self.stages;
         self.stages += batches.len() as u64 + 1;
         let c = self.c.clone();
+        let who = self.who.clone();
+        let key = quality::load_key(batches)?;
+        let mut judged = quality::judge_inputs(batches, &c.quality);
         let client = self.client().await?;
+        if quality::tripped(&judged, &[]) {
+            return Err(quality::trip(client, &c, &key, &who, &judged, &[]).await?);
+        }
         let tx = client
             .transaction()
             .await
             .map_err(|e| convert(&c, &e, "begin"))?;
         let report = write_all(&tx, &c, &groups, &routes, first_stage).await?;
+        let gold = if report.gold_files > 0 {
+            quality::judge_gold(&tx, &c).await?
+        } else {
+            Vec::new()
+        };
+        if quality::tripped(&[], &gold) {
+            tx.rollback()
+                .await
+                .map_err(|e| convert(&c, &e, "roll back the load"))?;
+            return Err(quality::trip(client, &c, &key, &who, &judged, &gold).await?);
+        }
+        quality::count_out(&mut judged, &report, &c);
+        quality::record::published(&tx, &c, &key, &who, &judged, &gold).await?;
         tx.commit().await.map_err(|e| convert(&c, &e, "commit"))?;
         Ok(report)
     }
@@ -262,8 +295,8 @@ async fn write_all(
 }
 
 impl Sink for PostgresSink {
-    fn new(options: Self::Options, _ctx: &Context) -> Result<Self> {
-        Self::from_options(options)
+    fn new(options: Self::Options, ctx: &Context) -> Result<Self> {
+        Self::with_context(options, ctx)
     }
 
     async fn open(&mut self) -> Result<()> {
@@ -278,6 +311,8 @@ impl Sink for PostgresSink {
                 .await
                 .map_err(|e| convert(&c, &e, "begin"))?;
             let n = gold::run(&tx, &c).await?;
+            // A gold gate naming a missing view or column fails here, before any load.
+            quality::gold::measure(&tx, &c, &c.quality.gold).await?;
             tx.commit()
                 .await
                 .map_err(|e| convert(&c, &e, "commit gold"))?;

@@ -50,6 +50,7 @@ impl ClickHouse {
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>
 </yandex>
 "#
         );
@@ -84,6 +85,15 @@ impl ClickHouse {
     /// The HTTP endpoint, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The `users.d` directory next to `users.xml` (created on first call):
+    /// the server merges every `*.xml` in it into its users and reloads
+    /// them by itself when a file there changes.
+    pub fn users_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("users.d");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create users.d: {e}"));
+        dir
     }
 
     /// Kills the server with SIGKILL, as a crash would.

@@ -99,7 +99,11 @@ fn namespace(location: &str, fallback: &str) -> String {
     match url::Url::parse(first) {
         Ok(u) if u.has_host() => {
             let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{}://{}{port}", u.scheme(), u.host_str().unwrap_or_default())
+            format!(
+                "{}://{}{port}",
+                u.scheme(),
+                u.host_str().unwrap_or_default()
+            )
         }
         _ if !first.is_empty() => first.to_string(),
         _ => format!("qdp:{fallback}"),
@@ -112,7 +116,10 @@ mod tests {
 
     #[test]
     fn namespaces_keep_scheme_host_and_port_only() {
-        assert_eq!(namespace("https://api.eia.gov/v2", "x"), "https://api.eia.gov");
+        assert_eq!(
+            namespace("https://api.eia.gov/v2", "x"),
+            "https://api.eia.gov"
+        );
         assert_eq!(
             namespace(r#"["https://ir.eia.gov/wpsr/table1.csv","b"]"#, "x"),
             "https://ir.eia.gov"
@@ -136,10 +143,7 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let (inputs, outputs) = datasets(&cfg);
-        assert!(
-            inputs.iter().any(|d| d.name == "eia_api_v2"),
-            "{inputs:?}"
-        );
+        assert!(inputs.iter().any(|d| d.name == "eia_api_v2"), "{inputs:?}");
         let silver = Dataset {
             namespace: "postgres://db:5433".into(),
             name: "warehouse.silver.client_accounts".into(),

@@ -53,6 +53,9 @@ fn a_run_emits_start_and_complete_with_its_datasets() {
         ".qdp/demo/out/derivatives_tick_market_data_unqualified",
         "history.derivatives_tick_market_data",
     ] {
-        assert!(outputs.iter().any(|o| o == want), "{want} not in {outputs:?}");
+        assert!(
+            outputs.iter().any(|o| o == want),
+            "{want} not in {outputs:?}"
+        );
     }
 }

@@ -15,8 +15,14 @@ fn sets() -> (Vec<Dataset>, Vec<Dataset>) {
     (
         vec![d("https://api.eia.gov", "v2/petroleum/stoc/wstk")],
         vec![
-            d("postgres://db:5432", "warehouse.silver.numeric_economic_data"),
-            d("postgres://db:5432", "warehouse.gold.us_crude_balance_weekly"),
+            d(
+                "postgres://db:5432",
+                "warehouse.silver.numeric_economic_data",
+            ),
+            d(
+                "postgres://db:5432",
+                "warehouse.gold.us_crude_balance_weekly",
+            ),
         ],
     )
 }
@@ -66,7 +72,9 @@ async fn start_and_complete_reach_the_endpoint_with_datasets() {
         assert!(chrono::DateTime::parse_from_rfc3339(e["eventTime"].as_str().unwrap()).is_ok());
     }
     assert_eq!(
-        uuid::Uuid::parse_str(run.run_id()).unwrap().get_version_num(),
+        uuid::Uuid::parse_str(run.run_id())
+            .unwrap()
+            .get_version_num(),
         4
     );
 }

@@ -2,7 +2,8 @@
 //!
 //! * `demo`  — build everything, run `examples/pipelines/demo.toml`, then
 //!   the realtime lane on local services when they are installed, then the
-//!   batch lane into the local Postgres when it is reachable.
+//!   batch lane into the local Postgres when it is reachable, then the data
+//!   catalogue of the example pipelines (`.qdp/catalog/index.html`).
 //! * `test`  — format check, services (ClickHouse, a Kafka-protocol broker;
 //!   installed when missing), build, clippy `-D warnings`, every test.
 //! * `bench` — `qdp bench NAME` in release mode.
@@ -147,7 +148,20 @@ fn demo() -> Result<(), String> {
         .current_dir(root())
         .env("QDP_PLUGIN_PATH", target_dir().join("debug"))
         .env("RUST_LOG", "warn");
-    step("qdp demo-macro", macro_lane)
+    step("qdp demo-macro", macro_lane)?;
+    // The data catalogue of the example pipelines: datasets, owners,
+    // classification, the source dictionary and lineage, as static files.
+    let out = root().join(".qdp").join("catalog");
+    let mut catalog = Command::new(&bin);
+    catalog
+        .args(["catalog", "build", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .env("QDP_PLUGIN_PATH", target_dir().join("debug"))
+        .env("RUST_LOG", "warn");
+    step("qdp catalog build --out .qdp/catalog", catalog)?;
+    println!("data catalogue: open {}", out.join("index.html").display());
+    Ok(())
 }
 
 fn bench(name: &str) -> Result<(), String> {

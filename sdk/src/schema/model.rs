@@ -149,7 +149,10 @@ impl CategorySchema {
 
     /// A field's effective classification: its own, else the schema's.
     pub fn classification_of(&self, field: &FieldSpec) -> Classification {
-        field.classification.unwrap_or(self.classification).max(self.classification)
+        field
+            .classification
+            .unwrap_or(self.classification)
+            .max(self.classification)
     }
 
     /// The fields only roles holding the `pii` grant may read.

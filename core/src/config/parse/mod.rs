@@ -140,7 +140,7 @@ impl Parser<'_> {
             state_postgres: None,
             state_schema: None,
             alert_webhook: None,
-                lineage: None,
+            lineage: None,
             components: Vec::new(),
         };
         if let Some(t) = self.table(root, "pipeline", "") {

@@ -2,7 +2,7 @@
 
 use crate::config::{CatalogKind, IcebergOptions, Places, Store};
 use crate::s3::S3StorageFactory;
-use crate::shape::shape_of;
+use crate::shape::shape_for;
 use iceberg::io::{LocalFsStorageFactory, StorageFactory};
 use iceberg::spec::FormatVersion;
 use iceberg::table::Table;
@@ -105,15 +105,17 @@ pub fn redact(uri: &str) -> String {
 
 /// Loads `category`'s table, creating it (format v3: nanosecond
 /// timestamps) or adding the nullable columns its category gained since.
+/// `arrow` is the batches' schema, which shapes raw categories' tables.
 pub async fn table(
     catalog: &dyn Catalog,
     o: &IcebergOptions,
     name: &str,
     category: &str,
+    arrow: &qdp_sdk::arrow::datatypes::Schema,
 ) -> Result<Table> {
     let namespace = o.namespace.as_str();
     let ident = TableIdent::new(NamespaceIdent::new(namespace.to_string()), name.to_string());
-    let shape = shape_of(category)?;
+    let shape = shape_for(category, arrow)?;
     let exists = catalog
         .table_exists(&ident)
         .await

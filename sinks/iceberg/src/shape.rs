@@ -88,6 +88,62 @@ pub fn shape_of(category: &str) -> Result<Shape> {
     })
 }
 
+/// The shape for `category`'s rows: its category schema's (or reject
+/// schema's) when it has one; otherwise, for raw categories such as the
+/// Kafka source's `kafka_messages_unqualified`, the batches' own Arrow
+/// schema with every column optional, so a processor keeps undecodable
+/// messages as history instead of failing on them.
+pub fn shape_for(category: &str, arrow: &qdp_sdk::arrow::datatypes::Schema) -> Result<Shape> {
+    let known = registry().get(category).is_some()
+        || category
+            .strip_suffix("_unqualified")
+            .is_some_and(|b| registry().get(b).is_some());
+    if known {
+        return shape_of(category);
+    }
+    let columns = arrow
+        .fields()
+        .iter()
+        .map(|f| {
+            Ok(Column {
+                name: f.name().clone(),
+                ty: raw_type(f.data_type()).ok_or_else(|| {
+                    PluginError::config(format!(
+                        "column `{}` of raw category `{category}` has type {}, which the iceberg sink does not store",
+                        f.name(),
+                        f.data_type()
+                    ))
+                })?,
+                required: false,
+                doc: format!("as the source sent it (raw category `{category}`)"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Shape {
+        columns,
+        timestamp: None,
+    })
+}
+
+/// The Iceberg type of a raw category's Arrow column, when there is one.
+fn raw_type(t: &DataType) -> Option<PrimitiveType> {
+    Some(match t {
+        DataType::Utf8 | DataType::LargeUtf8 => PrimitiveType::String,
+        DataType::Int32 => PrimitiveType::Int,
+        DataType::Int64 => PrimitiveType::Long,
+        DataType::Float32 => PrimitiveType::Float,
+        DataType::Float64 => PrimitiveType::Double,
+        DataType::Boolean => PrimitiveType::Boolean,
+        DataType::Binary | DataType::LargeBinary => PrimitiveType::Binary,
+        DataType::Date32 => PrimitiveType::Date,
+        DataType::Timestamp(TimeUnit::Nanosecond, Some(_)) => PrimitiveType::TimestamptzNs,
+        DataType::Timestamp(TimeUnit::Nanosecond, None) => PrimitiveType::TimestampNs,
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => PrimitiveType::Timestamptz,
+        DataType::Timestamp(TimeUnit::Microsecond, None) => PrimitiveType::Timestamp,
+        _ => return None,
+    })
+}
+
 impl Shape {
     /// The Iceberg schema, field ids 1..n in column order.
     pub fn schema(&self) -> Result<Schema> {

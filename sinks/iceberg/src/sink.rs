@@ -178,12 +178,17 @@ impl IcebergSink {
 
     /// The table `name` for `category`, loaded once per process (and again
     /// after a failed commit, since another writer may have moved it).
-    async fn loaded(&mut self, name: &str, category: &str) -> Result<(Table, Marks)> {
+    async fn loaded(
+        &mut self,
+        name: &str,
+        category: &str,
+        arrow: &qdp_sdk::arrow::datatypes::Schema,
+    ) -> Result<(Table, Marks)> {
         if let Some(t) = self.tables.get(name) {
             return Ok(t.clone());
         }
         let catalog = self.catalog()?;
-        let t = table(catalog.as_ref(), &self.o, name, category).await?;
+        let t = table(catalog.as_ref(), &self.o, name, category, arrow).await?;
         let key = marks::key(&self.pipeline, &self.component);
         let m = Marks::load(t.metadata(), &key).map_err(PluginError::internal)?;
         self.tables.insert(name.to_string(), (t.clone(), m.clone()));
@@ -194,7 +199,8 @@ impl IcebergSink {
     /// commits them with the advanced marks in one snapshot.
     async fn commit(&mut self, name: &str, group: &[&Batch]) -> Result<()> {
         let category = group[0].meta.category.clone();
-        let (t, mut m) = self.loaded(name, &category).await?;
+        let arrow = group[0].data.schema();
+        let (t, mut m) = self.loaded(name, &category, &arrow).await?;
         let mut fresh: Vec<(&Batch, Vec<RecordBatch>)> = Vec::new();
         let mut held = 0usize;
         for b in group.iter().copied() {

@@ -11,7 +11,7 @@
 //! | `postgres` | `raw_object` | `<bronze_schema>.raw_object` |
 //! | `postgres` | `bronze_D` | `<bronze_schema>.D` |
 //! | `clickhouse` | `C` | `<database>.<table>` (`table` template, default `{category}`), plus view `<table>_latest` for category schemas |
-//! | `iceberg` | `C` or `C_unqualified` (category schemas only) | `<namespace>.<table>` |
+//! | `iceberg` | any (raw categories get a table shaped after their batches) | `<namespace>.<table>` |
 //! | `kafka` | any | topic `categories.C.topic`, else the `topic` template (`{category}`, `{source_system}`) |
 //! | `file` | any | folder `<path>/<category>` |
 //! | `lake` | `raw_object` | folder `<url>/<source_system_name>` |
@@ -169,9 +169,6 @@ pub fn written_for(
             }
         }
         "iceberg" => {
-            if schema.is_none() {
-                return out;
-            }
             let ns = opt(o, "namespace", "history");
             let table = opt(o, "table", "{category}").replace("{category}", c);
             let default_wh = format!("file://{}", cfg.data_dir.join("warehouse").display());

@@ -258,6 +258,57 @@ async fn a_table_gains_the_nullable_fields_its_category_gained() {
     assert_eq!(keys(&rows).0, 10);
 }
 
+/// A raw category with no category schema (the Kafka source's undecodable
+/// messages) gets a table shaped after its batches, instead of failing the
+/// sink and stalling a processor on one bad message.
+#[tokio::test]
+async fn undecodable_kafka_messages_are_kept_as_history_too() {
+    use qdp_sdk::arrow::array::{ArrayRef, Int32Array, Int64Array, StringArray};
+    use qdp_sdk::arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
+    let dir = tempfile::tempdir().unwrap();
+    let (uri, warehouse) = sqlite(dir.path());
+    let o = json!({ "catalog_uri": uri, "warehouse": warehouse, "namespace": "history" });
+    let schema = Arc::new(ArrowSchema::new(vec![
+        Field::new("topic", DataType::Utf8, false),
+        Field::new("partition", DataType::Int32, false),
+        Field::new("offset", DataType::Int64, false),
+        Field::new("payload", DataType::Utf8, true),
+        Field::new("unqualified_reason", DataType::Utf8, false),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["derivatives_tick_market_data"; 2])),
+        Arc::new(Int32Array::from(vec![3, 3])),
+        Arc::new(Int64Array::from(vec![41, 42])),
+        Arc::new(StringArray::from(vec![Some("{not json"), None])),
+        Arc::new(StringArray::from(vec!["not JSON", "empty payload"])),
+    ];
+    let raw = qdp_sdk::Batch {
+        data: qdp_sdk::arrow::array::RecordBatch::try_new(schema, cols).unwrap(),
+        meta: qdp_sdk::BatchMeta {
+            category: "kafka_messages_unqualified".into(),
+            source_system: "kafka".into(),
+            origin: "topics".into(),
+            producer: "topics".into(),
+            ..Default::default()
+        },
+    };
+    let mut s = sink(&o, "processor");
+    s.write(&[raw, ticks(0, 10, 0, "sim")]).unwrap();
+    s.shutdown().unwrap();
+
+    let c = catalog(&uri, &warehouse).await;
+    let t = load(c.as_ref(), "history", "kafka_messages_unqualified").await;
+    let schema = t.metadata().current_schema();
+    let offset = schema.field_by_name("offset").unwrap();
+    assert_eq!(*offset.field_type, Type::Primitive(PrimitiveType::Long));
+    assert!(!offset.required, "raw columns are optional");
+    let rows = scan(&t).await;
+    let n: usize = rows.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(n, 2);
+    let ticks_table = load(c.as_ref(), "history", TICKS).await;
+    assert_eq!(keys(&scan(&ticks_table).await).0, 10);
+}
+
 #[test]
 fn the_iceberg_sink_conforms() {
     let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,9 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// The catalogue of `postgres.pipelines` could not be built.
+    #[error("the catalogue of `postgres.pipelines`: {0}")]
+    Catalogue(String),
     /// Apply ran but the target still differs from the policy.
     #[error("apply did not converge; still different:\n{0}")]
     NotConverged(String),

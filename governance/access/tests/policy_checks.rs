@@ -144,8 +144,20 @@ fn the_example_policy_parses_and_validates() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/access.toml");
     let text = std::fs::read_to_string(path).unwrap();
-    let p = parse(&text, &env).unwrap_or_else(|e| panic!("{e}"));
+    let env: HashMap<&str, &str> = env.into_iter().collect();
+    // Parsed at its real path: `postgres.pipelines` is relative to it.
+    let p = Policy::parse(Path::new(path), &text, &|k| {
+        env.get(k).map(|v| v.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     let spec = &p.spec;
+    let files = &spec.postgres.as_ref().unwrap().pipeline_files;
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("pipelines/macro-warehouse.toml")),
+        "{files:?}"
+    );
     for team in [
         "energy-desk",
         "freight-desk",

@@ -30,6 +30,11 @@ impl Doc {
         })
     }
 
+    /// The policy file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// The position of the deepest existing part of `path`
     /// (`["users", "alice", "teams"]`), or the file's start.
     pub fn loc(&self, path: &[&str]) -> Loc {

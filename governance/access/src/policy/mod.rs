@@ -4,6 +4,7 @@
 mod locate;
 pub mod model;
 mod password;
+mod pipelines;
 mod secret;
 mod validate;
 

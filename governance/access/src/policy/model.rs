@@ -42,9 +42,18 @@ pub struct PostgresTarget {
     #[serde(default = "default_schemas")]
     pub schemas: Vec<String>,
     /// Schemas where category tables (`<schema>.<category>`) land, whose PII
-    /// columns only roles with `pii = true` may read.
+    /// columns only roles with `pii = true` may read. The catalogue of
+    /// `pipelines` is not limited to them.
     #[serde(default = "default_pii_schemas")]
     pub pii_schemas: Vec<String>,
+    /// Pipeline files (globs, relative to the policy file) whose catalogue
+    /// says which columns hold personal data, in any managed schema: bronze
+    /// copies and rejects of a category with `pii` fields, gold views.
+    #[serde(default)]
+    pub pipelines: Vec<String>,
+    /// The files `pipelines` matched, resolved when the policy is checked.
+    #[serde(skip)]
+    pub pipeline_files: Vec<PathBuf>,
 }
 
 /// The ClickHouse target: a `users.d` file (ClickHouse 18.16 has no SQL users).

@@ -151,6 +151,10 @@ pub fn check(
                 );
             }
         }
+        for (i, p) in pg.pipelines.iter_mut().enumerate() {
+            interp(&mut c, &["postgres", "pipelines", &i.to_string()], p);
+        }
+        pg.pipeline_files = super::pipelines::resolve(&mut c, doc.file(), &pg.pipelines);
         for s in &pg.pii_schemas {
             if !pg.schemas.contains(s) {
                 c.error(

@@ -2,6 +2,7 @@
 //! grants on existing tables, default privileges for tables still to come.
 
 use super::fact::Fact;
+use super::pii::CataloguePii;
 use crate::names::{self, glob};
 use crate::policy::{Audit, Policy, PostgresTarget};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,19 +34,6 @@ pub struct Catalog {
 /// Privileges a writer holds on a table it does not own.
 const WRITE: [&str; 5] = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"];
 
-/// The PII columns of a table in a PII schema: a category table
-/// `<category>` or its rejects `<category>_unqualified`.
-fn pii_columns(table: &Table) -> BTreeSet<String> {
-    let category = table
-        .name
-        .strip_suffix("_unqualified")
-        .unwrap_or(&table.name);
-    qdp_sdk::schema::registry()
-        .get(category)
-        .map(|c| c.pii_fields().map(|f| f.name.clone()).collect())
-        .unwrap_or_default()
-}
-
 pub(super) fn matches(patterns: &[String], schema: &str, table: &str) -> bool {
     patterns.iter().any(|p| {
         p.split_once('.')
@@ -70,7 +58,12 @@ fn whole_schemas(patterns: &[String]) -> BTreeSet<String> {
 }
 
 /// Every fact the policy wants on the Postgres target.
-pub fn desired(policy: &Policy, pg: &PostgresTarget, cat: &Catalog) -> BTreeSet<Fact> {
+pub fn desired(
+    policy: &Policy,
+    pg: &PostgresTarget,
+    cat: &Catalog,
+    pii: &CataloguePii,
+) -> BTreeSet<Fact> {
     let spec = &policy.spec;
     let p = pg.role_prefix.as_str();
     let mut out = BTreeSet::new();
@@ -140,11 +133,7 @@ pub fn desired(policy: &Policy, pg: &PostgresTarget, cat: &Catalog) -> BTreeSet<
             .iter()
             .filter(|t| matches(&r.reads, &t.schema, &t.name))
         {
-            let pii = if pg.pii_schemas.contains(&t.schema) {
-                pii_columns(t)
-            } else {
-                BTreeSet::new()
-            };
+            let pii = pii.of(t, &pg.pii_schemas);
             if pii.is_empty() || r.pii {
                 add(table_priv(t, &role, "SELECT"));
             } else {
@@ -182,7 +171,8 @@ pub fn desired(policy: &Policy, pg: &PostgresTarget, cat: &Catalog) -> BTreeSet<
             // Tables it creates later are readable by the roles reading the schema.
             for (rname, r) in &spec.roles {
                 let readable = r.reads.iter().any(|x| x == &format!("{s}.*"));
-                if readable && (r.pii || !pg.pii_schemas.contains(&s)) {
+                let guarded = pg.pii_schemas.contains(&s) || pii.table_schemas.contains(&s);
+                if readable && (r.pii || !guarded) {
                     add(Fact::DefaultPriv {
                         owner: role.clone(),
                         schema: s.clone(),

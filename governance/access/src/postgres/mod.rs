@@ -4,11 +4,13 @@ mod actual;
 mod desired;
 mod fact;
 pub mod password;
+mod pii;
 mod rows;
 mod sql;
 
 pub use desired::{Catalog, Table};
 pub use fact::Fact;
+pub use pii::CataloguePii;
 
 use crate::change::{Change, Kind, Statement, ordered};
 use crate::error::Error;
@@ -41,7 +43,8 @@ pub fn schemas(policy: &Policy, pg: &PostgresTarget) -> Vec<String> {
 pub async fn plan(policy: &Policy, pg: &PostgresTarget, c: &Client) -> Result<Vec<Change>, Error> {
     let schemas = schemas(policy, pg);
     let cat = actual::catalog(c, &schemas).await?;
-    let want = desired::desired(policy, pg, &cat);
+    let pii = CataloguePii::from_pipelines(&pg.pipeline_files)?;
+    let want = desired::desired(policy, pg, &cat, &pii);
     let have = actual::actual(c, &pg.role_prefix, &schemas).await?;
     let have_by_key: BTreeMap<String, &Fact> = have.iter().map(|f| (f.key(), f)).collect();
     let want_by_key: BTreeMap<String, &Fact> = want.iter().map(|f| (f.key(), f)).collect();

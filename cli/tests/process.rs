@@ -257,7 +257,7 @@ fn plugins_list_and_inspect_describe_every_plugin() {
     for want in [
         "name:         market_sim",
         "kind:         source",
-        "abi:          1.0",
+        "abi:          1.1",
         "resume",
         "deterministic_replay",
         "\"max_ticks\"",

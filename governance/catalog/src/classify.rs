@@ -154,6 +154,12 @@ pub fn written(b: &mut Builder<'_>, id: &str, cfg: &PipelineConfig, flow: &Flow,
     let owners: Vec<&String> = schemas.iter().filter_map(|s| s.owner.as_ref()).collect();
     let Some(d) = get(b, id) else { return };
     d.classification = d.classification.max(level);
+    // Whole documents (lake objects, raw_object rows) have no columns to
+    // flag: the document is as sensitive as the most sensitive field in it.
+    let whole = d.store == Store::Lake || s.category == "raw_object";
+    if whole && schemas.iter().any(|s| s.pii_fields().next().is_some()) {
+        d.classification = Classification::Pii;
+    }
     if d.owner.is_none() && !owners.is_empty() && owners.iter().all(|o| *o == owners[0]) {
         d.owner = Some(owners[0].clone());
     }

@@ -8,47 +8,68 @@ use qdp_catalog::datasets::{SinkDataset, created_by, written_for};
 use qdp_catalog::flow::Flow;
 use qdp_catalog::model::Store;
 use qdp_catalog::sources;
-use qdp_core::config::{Kind, PipelineConfig};
+use qdp_core::config::{ComponentConfig, Kind, PipelineConfig};
 use qdp_core::lineage::Dataset;
+use std::collections::BTreeMap;
 
 /// `(inputs, outputs)` of a run of `cfg`, sorted, without repeats.
 pub fn datasets(cfg: &PipelineConfig) -> (Vec<Dataset>, Vec<Dataset>) {
-    let flow = Flow::of(cfg);
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
-    for c in &cfg.components {
-        match c.kind {
-            Kind::Source => {
-                let spec = sources::describe(c);
-                if let Some(system) = spec.system {
-                    inputs.push(Dataset {
-                        namespace: namespace(&system.detail, "source"),
-                        name: system.name,
-                    });
-                }
-                let brokers = c.options.get("brokers").and_then(|b| b.as_str());
-                for (topic, _) in spec.topics {
-                    inputs.push(Dataset {
-                        namespace: kafka(brokers.unwrap_or_default()),
-                        name: topic,
-                    });
-                }
-            }
-            Kind::Sink => {
-                let mut written: Vec<SinkDataset> = created_by(c);
-                for s in flow.input(c) {
-                    written.extend(written_for(cfg, c, &s));
-                }
-                outputs.extend(written.into_iter().map(|d| output(&d)));
-            }
-            Kind::Transform => {}
+    for c in cfg.components.iter().filter(|c| c.kind == Kind::Source) {
+        inputs.extend(read_by(c));
+    }
+    let flow = Flow::of(cfg);
+    for sink in cfg.components.iter().filter(|c| c.kind == Kind::Sink) {
+        outputs.extend(created_by(sink).iter().map(output));
+        for s in flow.input(sink) {
+            outputs.extend(written_for(cfg, sink, &s).iter().map(output));
         }
     }
-    for list in [&mut inputs, &mut outputs] {
-        list.sort();
-        list.dedup();
+    (tidy(inputs), tidy(outputs))
+}
+
+/// Per scheduled source: what it reads, and what its rows are written to
+/// (the tables its sinks create for everyone are left to the run's events).
+pub fn per_source(cfg: &PipelineConfig) -> BTreeMap<String, (Vec<Dataset>, Vec<Dataset>)> {
+    let flow = Flow::of(cfg);
+    let mut out = BTreeMap::new();
+    for c in cfg.components.iter().filter(|c| c.kind == Kind::Source) {
+        let mut outputs = Vec::new();
+        for sink in cfg.components.iter().filter(|c| c.kind == Kind::Sink) {
+            for s in flow.input(sink).iter().filter(|s| s.origin == c.id) {
+                outputs.extend(written_for(cfg, sink, s).iter().map(output));
+            }
+        }
+        out.insert(c.id.clone(), (tidy(read_by(c)), tidy(outputs)));
     }
-    (inputs, outputs)
+    out
+}
+
+/// The external system (or the Kafka topics) source `c` reads.
+fn read_by(c: &ComponentConfig) -> Vec<Dataset> {
+    let spec = sources::describe(c);
+    let mut inputs = Vec::new();
+    if let Some(system) = spec.system {
+        inputs.push(Dataset {
+            namespace: namespace(&system.detail, "source"),
+            name: system.name,
+        });
+    }
+    let brokers = c.options.get("brokers").and_then(|b| b.as_str());
+    for (topic, _) in spec.topics {
+        inputs.push(Dataset {
+            namespace: kafka(brokers.unwrap_or_default()),
+            name: topic,
+        });
+    }
+    inputs
+}
+
+fn tidy(mut list: Vec<Dataset>) -> Vec<Dataset> {
+    list.sort();
+    list.dedup();
+    list
 }
 
 /// OpenLineage naming: Postgres tables are `database.schema.table` in
@@ -155,5 +176,23 @@ mod tests {
                 .any(|d| d.name == "warehouse.silver.numeric_economic_data"),
             "{outputs:?}"
         );
+        // Per source: the drop folder's rows reach the client tables, never
+        // the EIA ones; the EIA API's the reverse.
+        let per = per_source(&cfg);
+        let names =
+            |id: &str| -> Vec<String> { per[id].1.iter().map(|d| d.name.clone()).collect() };
+        assert!(names("drop").contains(&"warehouse.silver.client_accounts".to_string()));
+        assert!(
+            !names("drop")
+                .iter()
+                .any(|n| n.contains("numeric_economic_data"))
+        );
+        assert!(names("eia_api").contains(&"warehouse.silver.numeric_economic_data".to_string()));
+        assert!(
+            !names("eia_api")
+                .iter()
+                .any(|n| n.contains("client_accounts"))
+        );
+        assert_eq!(per["eia_api"].0.len(), 1);
     }
 }

@@ -75,6 +75,12 @@ pub async fn run(file: &Path, flags: RunFlags<'_>, log_format: Option<&str>) -> 
         .await
         .map_err(|e| e.to_string())?
         .once(flags.once);
+    if let Some(l) = &cfg.lineage {
+        pipeline = pipeline.with_pass_lineage(qdp_core::lineage::PassLineage {
+            config: l.clone(),
+            sources: crate::lineage::per_source(&cfg),
+        });
+    }
     if let Some(path) = flags.fast_forward {
         let clock = FastForwardClock::open(path).map_err(|e| format!("--fast-forward: {e}"))?;
         tracing::info!(now = %clock.now(), file = %path.display(), "fast-forward clock");

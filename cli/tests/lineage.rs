@@ -59,3 +59,73 @@ fn a_run_emits_start_and_complete_with_its_datasets() {
         );
     }
 }
+
+/// A scheduled pass that read something is a run of its own job
+/// `<pipeline>.<source>`, inside the process's run.
+#[test]
+fn a_scheduled_pass_is_a_run_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let drop = dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    std::fs::write(
+        drop.join("clients_1.csv"),
+        "client_id,client_name\nC001,Atlas Refining\nC002,Nordlys Shipping AS\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("drops.toml"),
+        r#"
+[pipeline]
+name = "drops"
+lineage = { file = "events.ndjson" }
+
+[sources.drop]
+type = "files"
+folder = "drop"
+settle = "1ms"
+datasets = { clients = "clients*.csv" }
+schedule = "0 0 * * * *"
+
+[sinks.out]
+type = "file"
+inputs = ["drop.bronze_clients"]
+path = "out"
+format = "ndjson"
+"#,
+    )
+    .unwrap();
+    ok(qdp(dir.path())
+        .args(["run", "--once", "drops.toml"])
+        .output()
+        .unwrap());
+
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["job"]["name"].as_str().unwrap().to_string(),
+                e["eventType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("drops", "START"),
+        ("drops.drop", "START"),
+        ("drops.drop", "COMPLETE"),
+        ("drops", "COMPLETE"),
+    ];
+    assert_eq!(
+        seen,
+        want.map(|(j, k)| (j.to_string(), k.to_string())),
+        "{text}"
+    );
+    assert_eq!(events[1]["run"]["runId"], events[2]["run"]["runId"]);
+    assert_ne!(events[0]["run"]["runId"], events[1]["run"]["runId"]);
+    assert_eq!(events[2]["outputs"][0]["name"], "out/bronze_clients");
+    assert_eq!(events[2]["inputs"][0]["name"], "files");
+}

@@ -30,6 +30,43 @@ pub struct Dataset {
     pub name: String,
 }
 
+/// The datasets of each scheduled source of a pipeline, so every pass that
+/// read something is reported as a run of its own job `<pipeline>.<source>`
+/// (a long-running batch pipeline is otherwise one run that never ends).
+#[derive(Debug, Clone)]
+pub struct PassLineage {
+    /// Where the events go.
+    pub config: LineageConfig,
+    /// Per source id: (inputs, outputs).
+    pub sources: std::collections::BTreeMap<String, (Vec<Dataset>, Vec<Dataset>)>,
+}
+
+impl PassLineage {
+    /// Reports one finished pass of `source` that started at `started`:
+    /// START then COMPLETE when its rows were committed, ABORT when the
+    /// pipeline stopped first.
+    pub async fn pass(
+        &self,
+        pipeline: &str,
+        source: &str,
+        started: chrono::DateTime<chrono::Utc>,
+        committed: bool,
+    ) {
+        let Some((inputs, outputs)) = self.sources.get(source) else {
+            return;
+        };
+        let run = RunLineage::new(
+            self.config.clone(),
+            &format!("{pipeline}.{source}"),
+            inputs.clone(),
+            outputs.clone(),
+        );
+        run.emit(run.event_at("START", started, None)).await;
+        let end = if committed { "COMPLETE" } else { "ABORT" };
+        run.emit(run.event_at(end, chrono::Utc::now(), None)).await;
+    }
+}
+
 /// Emits the events of one run of one job.
 #[derive(Debug)]
 pub struct RunLineage {
@@ -83,8 +120,18 @@ impl RunLineage {
         self.emit(self.event("FAIL", Some(error))).await;
     }
 
-    /// The event document.
+    /// The event document, happening now.
     pub fn event(&self, kind: &str, error: Option<&str>) -> Value {
+        self.event_at(kind, chrono::Utc::now(), error)
+    }
+
+    /// The event document, happening at `at`.
+    pub fn event_at(
+        &self,
+        kind: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        error: Option<&str>,
+    ) -> Value {
         let mut run = json!({ "runId": self.run_id });
         if let Some(message) = error {
             run["facets"] = json!({ "errorMessage": {
@@ -101,7 +148,7 @@ impl RunLineage {
         };
         json!({
             "eventType": kind,
-            "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "eventTime": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "run": run,
             "job": { "namespace": self.config.namespace, "name": self.job },
             "inputs": sets(&self.inputs),

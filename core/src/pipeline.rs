@@ -96,6 +96,13 @@ impl Pipeline {
         self
     }
 
+    /// Reports every scheduled pass that read something as an OpenLineage
+    /// run of its own (`<pipeline>.<source>`).
+    pub fn with_pass_lineage(mut self, lineage: crate::lineage::PassLineage) -> Self {
+        self.options.lineage = Some(Arc::new(lineage));
+        self
+    }
+
     /// Runs each scheduled source for one pass now, then ends (`qdp run --once`).
     pub fn once(mut self, once: bool) -> Self {
         self.options.once = once;

@@ -136,6 +136,8 @@ pub struct RunOptions {
     pub clock: Arc<dyn Clock>,
     /// Run every scheduled source for one pass now, then end (`qdp run --once`).
     pub once: bool,
+    /// OpenLineage events per scheduled pass.
+    pub lineage: Option<Arc<crate::lineage::PassLineage>>,
 }
 
 impl Default for RunOptions {
@@ -143,6 +145,7 @@ impl Default for RunOptions {
         Self {
             clock: Arc::new(SystemClock),
             once: false,
+            lineage: None,
         }
     }
 }
@@ -176,6 +179,7 @@ async fn sched_env(
         alerts: Alerts::new(cfg.alert_webhook.clone()),
         metrics: Arc::clone(metrics),
         once: options.once,
+        lineage: options.lineage,
     })
 }
 

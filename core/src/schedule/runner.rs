@@ -39,6 +39,8 @@ pub struct SchedEnv {
     pub metrics: Arc<Metrics>,
     /// `qdp run --once`: one pass per scheduled source, then stop.
     pub once: bool,
+    /// OpenLineage events per pass that read something.
+    pub lineage: Option<Arc<crate::lineage::PassLineage>>,
 }
 
 /// What the source task does next.
@@ -68,6 +70,9 @@ pub struct Scheduler {
     source: String,
     mode: Mode,
     passes: u64,
+    /// When the running pass began, and the rows it has emitted so far.
+    pass_started: DateTime<Utc>,
+    pass_rows: usize,
 }
 
 /// The mark holding the last cron time a pass ran for.
@@ -153,6 +158,8 @@ impl Scheduler {
             source: source.to_string(),
             mode,
             passes: 0,
+            pass_started: Utc::now(),
+            pass_rows: 0,
         })
     }
 
@@ -169,6 +176,7 @@ impl Scheduler {
     pub async fn wait(&mut self, stop: &mut watch::Receiver<Option<Instant>>) -> Result<Wake> {
         if self.env.once {
             return Ok(if self.passes == 0 {
+                self.begin_pass();
                 Wake::Pass
             } else {
                 Wake::Stop
@@ -193,6 +201,7 @@ impl Scheduler {
                 if let Mode::Release { watch, .. } = &mut self.mode {
                     watch.pass_rows = 0;
                 }
+                self.begin_pass();
                 return Ok(Wake::Pass);
             }
             let clock = Arc::clone(&self.env.clock);
@@ -203,8 +212,14 @@ impl Scheduler {
         }
     }
 
+    fn begin_pass(&mut self) {
+        self.pass_started = self.env.clock.now();
+        self.pass_rows = 0;
+    }
+
     /// A batch of the running pass.
     pub fn observe(&mut self, category: &str, port: Option<&str>, data: &RecordBatch) {
+        self.pass_rows += data.num_rows();
         if let Mode::Release { watch, .. } = &mut self.mode {
             watch.observe(category, port, data);
         }
@@ -229,6 +244,16 @@ impl Scheduler {
         self.passes += 1;
         let now = self.env.clock.now();
         let env = Arc::clone(&self.env);
+        if let Some(lineage) = env.lineage.as_ref().filter(|_| self.pass_rows > 0) {
+            lineage
+                .pass(
+                    &env.pipeline,
+                    &self.source,
+                    self.pass_started,
+                    loaded.is_some(),
+                )
+                .await;
+        }
         match &mut self.mode {
             Mode::Cron { spec, next, slot } => {
                 if loaded.is_some() {

@@ -12,19 +12,18 @@ use qdp_core::config::{ComponentConfig, Kind, PipelineConfig};
 use qdp_core::lineage::Dataset;
 use std::collections::BTreeMap;
 
-/// `(inputs, outputs)` of a run of `cfg`, sorted, without repeats.
+/// `(inputs, outputs)` of a run of `cfg`, sorted, without repeats: what
+/// every source reads and its rows reach, plus what the sinks create for
+/// everyone (migrations, bookkeeping).
 pub fn datasets(cfg: &PipelineConfig) -> (Vec<Dataset>, Vec<Dataset>) {
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
-    for c in cfg.components.iter().filter(|c| c.kind == Kind::Source) {
-        inputs.extend(read_by(c));
+    for (read, written) in per_source(cfg).into_values() {
+        inputs.extend(read);
+        outputs.extend(written);
     }
-    let flow = Flow::of(cfg);
     for sink in cfg.components.iter().filter(|c| c.kind == Kind::Sink) {
         outputs.extend(created_by(sink).iter().map(output));
-        for s in flow.input(sink) {
-            outputs.extend(written_for(cfg, sink, &s).iter().map(output));
-        }
     }
     (tidy(inputs), tidy(outputs))
 }

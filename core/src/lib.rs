@@ -13,6 +13,7 @@ pub mod lineage;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod post;
 pub mod reconcile;
 pub mod registry;
 pub mod runtime;

@@ -86,10 +86,7 @@ impl RunLineage {
         inputs: Vec<Dataset>,
         outputs: Vec<Dataset>,
     ) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let client = crate::post::client();
         Self {
             config,
             job: job.to_string(),
@@ -162,7 +159,16 @@ impl RunLineage {
         let kind = event["eventType"].as_str().unwrap_or_default().to_string();
         let result = match &self.config.target {
             LineageTarget::File(path) => append(path, &event),
-            LineageTarget::Http(url) => self.post(url, &event).await,
+            LineageTarget::Http(url) => {
+                crate::post::post_json(
+                    &self.client,
+                    url,
+                    &event,
+                    ATTEMPTS,
+                    Duration::from_millis(200),
+                )
+                .await
+            }
         };
         match result {
             Ok(()) => tracing::debug!(event = %kind, run = %self.run_id, "lineage event sent"),
@@ -170,29 +176,6 @@ impl RunLineage {
                 tracing::warn!(event = %kind, run = %self.run_id, error = %e, "lineage event not delivered")
             }
         }
-    }
-
-    async fn post(&self, url: &str, event: &Value) -> Result<(), String> {
-        let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
-        let mut wait = Duration::from_millis(200);
-        let mut last = String::new();
-        for attempt in 1..=ATTEMPTS {
-            let request = self
-                .client
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            match request.send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) => last = format!("endpoint answered {}", r.status()),
-                Err(e) => last = format!("endpoint unreachable: {}", e.without_url()),
-            }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-            }
-        }
-        Err(last)
     }
 }
 

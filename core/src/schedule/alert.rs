@@ -22,11 +22,10 @@ pub struct Alerts {
 impl Alerts {
     /// Alerts to `url`; with `None` they are only logged.
     pub fn new(url: Option<String>) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        Self { url, client }
+        Self {
+            url,
+            client: crate::post::client(),
+        }
     }
 
     /// Logs `doc` and posts it; returns whether the webhook took it.
@@ -35,29 +34,17 @@ impl Alerts {
         let Some(url) = &self.url else {
             return false;
         };
-        let mut wait = Duration::from_millis(250);
-        for attempt in 1..=ATTEMPTS {
-            let body = serde_json::to_vec(&doc).unwrap_or_default();
-            let request = self
-                .client
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-            match request.send().await {
-                Ok(r) if r.status().is_success() => return true,
-                Ok(r) => {
-                    tracing::warn!(attempt, status = %r.status(), "alert webhook refused the alert")
-                }
-                Err(e) => {
-                    tracing::warn!(attempt, error = %e.without_url(), "alert webhook unreachable")
-                }
-            }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-            }
+        let sent = crate::post::post_json(
+            &self.client,
+            url,
+            &doc,
+            ATTEMPTS,
+            Duration::from_millis(250),
+        )
+        .await;
+        if sent.is_err() {
+            tracing::error!(event = %doc["event"], "alert not delivered after {ATTEMPTS} attempts");
         }
-        tracing::error!(event = %doc["event"], "alert not delivered after {ATTEMPTS} attempts");
-        false
+        sent.is_ok()
     }
 }
